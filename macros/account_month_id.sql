@@ -1,0 +1,8 @@
+{% macro account_month_id(account_id_column, month_start_date_column) %}
+    {#- Key of an account x month: `<account_id>|<YYYY-MM-DD>`. -#}
+    {{ dbt.concat([
+        account_id_column,
+        "'|'",
+        "cast(" ~ month_start_date_column ~ " as " ~ dbt.type_string() ~ ")",
+    ]) }}
+{%- endmacro %}

@@ -1,0 +1,53 @@
+{#- Item MRR in USD at budget rates:
+    seats x price_per_seat x (1 - discount_pct / 100) x usd_rate,
+    divided by 12 for annual plans. -#}
+with
+
+subscription_items as (
+    select * from {{ ref('stg_billing__subscription_items') }}
+),
+
+plans as (
+    select * from {{ ref('stg_billing__plans') }}
+),
+
+fx_rates as (
+    select * from {{ ref('stg_billing__fx_rates') }}
+),
+
+priced as (
+    select
+        subscription_items.subscription_item_id,
+        subscription_items.subscription_id,
+        subscription_items.account_id,
+        subscription_items.plan_id,
+        plans.plan_tier,
+        plans.billing_interval,
+        subscription_items.seats,
+        subscription_items.discount_pct,
+        cast(subscription_items.seats as {{ type_double() }})
+        * cast(plans.price_per_seat_local as {{ type_double() }})
+        * cast(100 - subscription_items.discount_pct as {{ type_double() }})
+        / 100
+        * cast(fx_rates.usd_rate as {{ type_double() }})
+        / case plans.billing_interval when 'year' then 12 else 1 end
+            as item_mrr_usd,
+        case plans.plan_tier
+            when 'enterprise' then 3
+            when 'pro' then 2
+            when 'starter' then 1
+        end as plan_tier_rank,
+        subscription_items.valid_from_date,
+        subscription_items.valid_to_date
+    from subscription_items
+    inner join plans
+        on subscription_items.plan_id = plans.plan_id
+    inner join fx_rates
+        on plans.currency_code = fx_rates.currency_code
+),
+
+final as (
+    select * from priced
+)
+
+select * from final

@@ -1,0 +1,39 @@
+{#- The account x month snapshot: MRR, seats and the three segment
+    dimensions of every KPI. Every fact that is sliced by segment joins here
+    through account_month_id, naming the month its rule uses. -#}
+with
+
+account_months as (
+    select * from {{ ref('int_mrr_by_account_month') }}
+),
+
+accounts as (
+    select
+        account_id,
+        industry
+    from {{ ref('stg_billing__accounts') }}
+),
+
+final as (
+    select
+        {{ account_month_id(
+            'account_months.account_id',
+            'account_months.month_start_date',
+        ) }} as account_month_id,
+        account_months.account_id,
+        account_months.plan_tier,
+        accounts.industry,
+        account_months.account_age_band,
+        account_months.months_since_signup,
+        account_months.mrr_usd,
+        account_months.seats,
+        account_months.is_paying,
+        account_months.is_partial_month,
+        account_months.month_start_date,
+        account_months.snapshot_date
+    from account_months
+    inner join accounts
+        on account_months.account_id = accounts.account_id
+)
+
+select * from final

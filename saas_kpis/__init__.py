@@ -1,0 +1,1 @@
+"""SaaS-KPI project helpers (synthetic raw data generator)."""

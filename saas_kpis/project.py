@@ -1,0 +1,111 @@
+"""Run the dbt project and MetricFlow on a chosen DuckDB file and seed set.
+
+Used by the summary command and by the tests, which build throw-away copies
+of the project so that they never touch the developer's warehouse.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_PATHS = (
+    "dbt_project.yml",
+    "profiles",
+    "models",
+    "macros",
+    "semantic_models",
+    "seeds",
+    "tests/dbt",
+)
+DUCKDB_FILE = "saas_kpis.duckdb"
+
+
+def venv_bin(command: str) -> str:
+    """The command installed next to the running interpreter (the project venv)."""
+    candidate = Path(sys.executable).parent / command
+    return str(candidate) if candidate.exists() else command
+
+
+def copy_project(destination: Path, seeds_dir: Path | None = None) -> Path:
+    """Copy the dbt project (optionally with other seed files) to destination."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for relative in PROJECT_PATHS:
+        source = REPO_ROOT / relative
+        target = destination / relative
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.duckdb"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    if seeds_dir is not None:
+        for csv_file in seeds_dir.glob("*/*.csv"):
+            shutil.copy2(csv_file, destination / "seeds" / csv_file.parent.name / csv_file.name)
+    return destination
+
+
+def project_env(project_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DBT_PROFILES_DIR"] = str(project_dir / "profiles")
+    env["SAAS_KPIS_DUCKDB_PATH"] = str(project_dir / DUCKDB_FILE)
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def dbt(
+    project_dir: Path, *args: str, dbt_vars: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a dbt command in project_dir; raise with its output when check fails."""
+    command = [venv_bin("dbt"), *args]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    completed = subprocess.run(
+        command,
+        cwd=project_dir,
+        env=project_env(project_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and completed.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+    return completed
+
+
+def mf_query(
+    project_dir: Path, metrics: list[str], group_by: list[str], where: str | None = None
+) -> list[dict[str, str]]:
+    """Rows of `mf query` as dicts of strings (column name -> value)."""
+    output = project_dir / "target" / "mf_query.csv"
+    command = [
+        venv_bin("mf"),
+        "query",
+        "--metrics",
+        ",".join(metrics),
+        "--csv",
+        str(output),
+    ]
+    if group_by:
+        command += ["--group-by", ",".join(group_by)]
+    if where:
+        command += ["--where", where]
+    completed = subprocess.run(
+        command,
+        cwd=project_dir,
+        env=project_env(project_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0 or not output.exists():
+        raise RuntimeError(f"mf query failed:\n{completed.stdout}\n{completed.stderr}")
+    rows = list(csv.DictReader(io.StringIO(output.read_text())))
+    output.unlink()
+    return rows

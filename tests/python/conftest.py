@@ -1,0 +1,53 @@
+"""Shared fixtures: throw-away builds of the project on chosen data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from saas_kpis import generate
+from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt
+
+
+@dataclass(frozen=True)
+class Build:
+    """A built copy of the project: where its data came from and its warehouse."""
+
+    project_dir: Path
+    seeds_dir: Path
+    as_of: dt.date
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.project_dir / DUCKDB_FILE), read_only=True) as connection:
+            return connection.execute(sql).fetchall()
+
+
+# Each scenario: (seed files, as_of_date). The shipped seeds at their default
+# reporting date and at a mid-month date, and a dataset of the generator with
+# another random seed, size and end date, so that nothing depends on the
+# shipped data or on constant dates.
+SCENARIOS = {
+    "shipped": ("shipped", "2026-06-30"),
+    "shipped_mid_month": ("shipped", "2025-11-17"),
+    "generated_small": ("generated", "2025-02-14"),
+}
+
+
+@pytest.fixture(scope="session", params=sorted(SCENARIOS))
+def build(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Build]:
+    data, as_of = SCENARIOS[request.param]
+    project_dir = tmp_path_factory.mktemp(request.param)
+    seeds_dir = REPO_ROOT / "seeds"
+    if data == "generated":
+        seeds_dir = tmp_path_factory.mktemp(f"{request.param}_seeds")
+        generate.main(["--out", str(seeds_dir), "--seed", "7", "--scale", "0.3", "--as-of", as_of])
+    copy_project(project_dir, seeds_dir=seeds_dir if data == "generated" else None)
+    dbt(project_dir, "build", dbt_vars={"as_of_date": as_of})
+    yield Build(project_dir=project_dir, seeds_dir=seeds_dir, as_of=dt.date.fromisoformat(as_of))

@@ -1,0 +1,307 @@
+"""Each data-quality rule fails the build with a test named after the raw table,
+the column and the rule, when a copy of the shipped seeds breaks that rule.
+
+The build runs in process (dbtRunner) on one throw-away copy of the project:
+per case, the corrupted seed is loaded and its staging model and tests are
+built; then the original file is restored.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from dbt.cli.main import dbtRunner
+
+from saas_kpis.project import copy_project, dbt, project_env
+
+Rows = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Case:
+    seed: str
+    corrupt: Callable[[Rows], Rows]
+    failing_test: str
+
+
+def set_value(column: str, value: str, where: Callable[[dict], bool] = lambda row: True):
+    """Set column to value in the first row that matches where."""
+
+    def corrupt(rows: Rows) -> Rows:
+        row = next(row for row in rows if where(row))
+        row[column] = value
+        return rows
+
+    return corrupt
+
+
+def duplicate_first_row(rows: Rows) -> Rows:
+    return [rows[0], *rows]
+
+
+def overlap_first_item(rows: Rows) -> Rows:
+    """A second item of the same subscription starting on the same day."""
+    clone = dict(rows[0])
+    clone["subscription_item_id"] = "si_overlap_test"
+    return [*rows, clone]
+
+
+def is_credit_note(row: dict) -> bool:
+    return row["invoice_type"] == "credit_note"
+
+
+def is_feature_used(row: dict) -> bool:
+    return row["event_name"] == "feature_used"
+
+
+def is_onboarding(row: dict) -> bool:
+    return row["event_name"] == "onboarding_step_completed"
+
+
+def is_rated(row: dict) -> bool:
+    return row["csat_score"] != ""
+
+
+def same_as(column: str, other: str):
+    def corrupt(rows: Rows) -> Rows:
+        rows[0][column] = rows[0][other]
+        return rows
+
+    return corrupt
+
+
+CASES = [
+    Case(
+        "billing_accounts", set_value("account_id", ""), "billing_accounts__account_id__is_required"
+    ),
+    Case("billing_accounts", duplicate_first_row, "billing_accounts__account_id__is_unique"),
+    Case("billing_plans", duplicate_first_row, "billing_plans__plan_id__is_unique"),
+    Case(
+        "billing_plans",
+        set_value("plan_tier", "gold"),
+        "billing_plans__plan_tier__must_be_starter_pro_or_enterprise",
+    ),
+    Case(
+        "billing_plans",
+        set_value("billing_interval", "week"),
+        "billing_plans__billing_interval__must_be_month_or_year",
+    ),
+    Case(
+        "billing_plans",
+        set_value("currency", "XYZ"),
+        "billing_plans__currency__must_have_an_fx_rate",
+    ),
+    Case("billing_fx_rates", duplicate_first_row, "billing_fx_rates__currency__is_unique"),
+    Case("billing_fx_rates", set_value("usd_rate", ""), "billing_fx_rates__usd_rate__is_required"),
+    Case(
+        "billing_subscription_items",
+        set_value("subscription_item_id", ""),
+        "billing_subscription_items__subscription_item_id__is_required",
+    ),
+    Case(
+        "billing_subscription_items",
+        set_value("plan_id", "plan_unknown"),
+        "billing_subscription_items__plan_id__must_exist_in_billing_plans",
+    ),
+    Case(
+        "billing_subscription_items",
+        set_value("account_id", "acc_unknown"),
+        "billing_subscription_items__account_id__must_exist_in_billing_accounts",
+    ),
+    Case(
+        "billing_subscription_items",
+        same_as("valid_to", "valid_from"),
+        "billing_subscription_items__valid_to__must_be_after_valid_from",
+    ),
+    Case(
+        "billing_subscription_items",
+        overlap_first_item,
+        "billing_subscription_items__valid_from__must_not_overlap_within_subscription",
+    ),
+    Case(
+        "billing_subscription_items",
+        set_value("seats", "0"),
+        "billing_subscription_items__seats__must_be_at_least_1",
+    ),
+    Case(
+        "billing_subscription_items",
+        set_value("discount_pct", "100.5"),
+        "billing_subscription_items__discount_pct__must_be_between_0_and_100",
+    ),
+    Case(
+        "billing_subscription_items",
+        set_value("discount_pct", "-5"),
+        "billing_subscription_items__discount_pct__must_be_between_0_and_100",
+    ),
+    Case("billing_invoices", duplicate_first_row, "billing_invoices__invoice_id__is_unique"),
+    Case(
+        "billing_invoices",
+        set_value("account_id", "acc_unknown"),
+        "billing_invoices__account_id__must_exist_in_billing_accounts",
+    ),
+    Case(
+        "billing_invoices",
+        set_value("currency", "XYZ"),
+        "billing_invoices__currency__must_have_an_fx_rate",
+    ),
+    Case(
+        "billing_invoices",
+        same_as("service_period_end", "service_period_start"),
+        "billing_invoices__service_period_end__must_be_after_service_period_start",
+    ),
+    Case(
+        "billing_invoices",
+        set_value("status", "pending"),
+        "billing_invoices__status__must_be_paid_open_or_void",
+    ),
+    Case(
+        "billing_invoices",
+        set_value("invoice_type", "refund"),
+        "billing_invoices__invoice_type__must_be_a_known_invoice_type",
+    ),
+    Case(
+        "billing_invoices",
+        set_value("amount", "10.00", where=is_credit_note),
+        "billing_invoices__amount__must_be_negative_exactly_for_credit_notes",
+    ),
+    Case(
+        "billing_revenue_targets",
+        duplicate_first_row,
+        "billing_revenue_targets__fiscal_year__is_unique",
+    ),
+    Case("events_users", duplicate_first_row, "events_users__user_id__is_unique"),
+    Case(
+        "events_users",
+        set_value("account_id", "acc_unknown"),
+        "events_users__account_id__must_exist_in_billing_accounts",
+    ),
+    Case("events_users", set_value("role", "owner"), "events_users__role__must_be_admin_or_member"),
+    Case("events_features", duplicate_first_row, "events_features__feature_name__is_unique"),
+    Case("events_tracks", set_value("event_id", ""), "events_tracks__event_id__is_required"),
+    Case(
+        "events_tracks",
+        set_value("event_name", "clicked"),
+        "events_tracks__event_name__must_be_a_known_event",
+    ),
+    Case(
+        "events_tracks",
+        set_value("user_id", "usr_unknown"),
+        "events_tracks__user_id__must_exist_in_events_users",
+    ),
+    Case(
+        "events_tracks",
+        set_value("feature_name", "teleport", where=is_feature_used),
+        "events_tracks__feature_name__must_exist_in_events_features",
+    ),
+    Case(
+        "events_tracks",
+        set_value("onboarding_step", "6", where=is_onboarding),
+        "events_tracks__onboarding_step__must_be_between_1_and_5",
+    ),
+    Case("events_api_requests", duplicate_first_row, "events_api_requests__request_id__is_unique"),
+    Case(
+        "events_api_requests",
+        set_value("latency_ms", "-1"),
+        "events_api_requests__latency_ms__must_not_be_negative",
+    ),
+    Case("support_tickets", duplicate_first_row, "support_tickets__ticket_id__is_unique"),
+    Case(
+        "support_tickets",
+        set_value("priority", "critical"),
+        "support_tickets__priority__must_be_low_normal_high_or_urgent",
+    ),
+    Case(
+        "support_tickets",
+        set_value("channel", "fax"),
+        "support_tickets__channel__must_be_email_chat_or_phone",
+    ),
+    Case(
+        "support_tickets",
+        set_value("csat_score", "6", where=is_rated),
+        "support_tickets__csat_score__must_be_between_1_and_5",
+    ),
+    Case(
+        "support_nps_responses",
+        set_value("score", "11"),
+        "support_nps_responses__score__must_be_between_0_and_10",
+    ),
+    Case(
+        "support_nps_responses",
+        set_value("account_id", "acc_unknown"),
+        "support_nps_responses__account_id__must_exist_in_billing_accounts",
+    ),
+    Case(
+        "support_incidents",
+        set_value("severity", "sev4"),
+        "support_incidents__severity__must_be_sev1_sev2_or_sev3",
+    ),
+    Case(
+        "support_incidents",
+        duplicate_first_row,
+        "support_incidents__incident_id__is_unique",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    project_dir = copy_project(tmp_path_factory.mktemp("bad_input"))
+    dbt(project_dir, "build", "--exclude", "resource_type:test")
+    saved = dict(os.environ)
+    os.environ.update(project_env(project_dir))
+    yield project_dir
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def seed_path(project_dir: Path, seed: str) -> Path:
+    return project_dir / "seeds" / seed.split("_", 1)[0] / f"{seed}.csv"
+
+
+def write_rows(path: Path, fieldnames: list[str], rows: Rows) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fieldnames, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def failed_tests(project_dir: Path, selector: str) -> tuple[bool, set[str]]:
+    result = dbtRunner().invoke(["build", "--select", selector, "--project-dir", str(project_dir)])
+    assert result.exception is None, result.exception
+    failed = {
+        node_result.node.name
+        for node_result in result.result
+        if node_result.node.resource_type == "test" and node_result.status in ("fail", "error")
+    }
+    return result.success, failed
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.failing_test)
+def test_bad_input_fails_the_build_naming_table_column_and_rule(project: Path, case: Case) -> None:
+    path = seed_path(project, case.seed)
+    original = path.read_text()
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        fieldnames = list(reader.fieldnames or [])
+        rows = list(reader)
+    try:
+        write_rows(path, fieldnames, case.corrupt(rows))
+        success, failed = failed_tests(project, f"{case.seed}+1")
+        assert not success, f"build passed with corrupted {case.seed}"
+        assert case.failing_test in failed, f"{case.failing_test} not among failures {failed}"
+    finally:
+        path.write_text(original)
+        restored = dbtRunner().invoke(
+            ["seed", "--select", case.seed, "--project-dir", str(project)]
+        )
+        assert restored.success
+
+
+def test_shipped_seeds_break_no_rule(project: Path) -> None:
+    success, failed = failed_tests(project, "resource_type:test")
+    assert success and not failed, failed
