@@ -1,6 +1,7 @@
 {#- Item MRR in USD at budget rates:
     seats x price_per_seat x (1 - discount_pct / 100) x usd_rate,
-    divided by 12 for annual plans. -#}
+    divided by 12 for annual plans. The product is exact (numeric); only the
+    final division rounds, to a double. -#}
 with
 
 subscription_items as (
@@ -25,12 +26,15 @@ priced as (
         plans.billing_interval,
         subscription_items.seats,
         subscription_items.discount_pct,
-        cast(subscription_items.seats as {{ type_double() }})
-        * cast(plans.price_per_seat_local as {{ type_double() }})
-        * cast(100 - subscription_items.discount_pct as {{ type_double() }})
-        / 100
-        * cast(fx_rates.usd_rate as {{ type_double() }})
-        / case plans.billing_interval when 'year' then 12 else 1 end
+        -- exact numeric product, then one rounding to double
+        cast(
+            subscription_items.seats
+            * plans.price_per_seat_local
+            * (100 - subscription_items.discount_pct)
+            * fx_rates.usd_rate
+            as {{ type_double() }}
+        )
+        / (100 * case plans.billing_interval when 'year' then 12 else 1 end)
             as item_mrr_usd,
         case plans.plan_tier
             when 'enterprise' then 3
