@@ -1,6 +1,7 @@
 {#- One row per account known as of as_of_date and per month, from the
-    account's first month (sign-up or first subscription item, whichever is
-    earlier) through the month of as_of_date. The MRR snapshot of a month is
+    account's first month (the earliest of its sign-up, its first
+    subscription item and the service start of its first invoice) through
+    the month of as_of_date. The MRR snapshot of a month is
     taken on its last day, or on as_of_date for the month that contains it. -#}
 with
 
@@ -20,24 +21,46 @@ subscription_items as (
     where valid_from_date <= {{ as_of_date() }}
 ),
 
+invoices as (
+    select
+        account_id,
+        service_period_start_date
+    from {{ ref('stg_billing__invoices') }}
+    where {{ known_as_of('issued_at') }}
+),
+
 reporting_days as (
-    select date_day from {{ ref('int_reporting_days') }}
+    select
+        date_day,
+        month_start_date
+    from {{ ref('int_reporting_days') }}
 ),
 
 months as (
     select
-        cast({{ dbt.date_trunc('month', 'date_day') }} as date)
-            as month_start_date,
+        month_start_date,
         max(date_day) as snapshot_date
     from reporting_days
     group by 1
 ),
 
-first_items as (
+billing_starts as (
     select
         account_id,
-        min(valid_from_date) as first_valid_from_date
+        valid_from_date as billing_start_date
     from subscription_items
+    union all
+    select
+        account_id,
+        service_period_start_date as billing_start_date
+    from invoices
+),
+
+first_billing_starts as (
+    select
+        account_id,
+        min(billing_start_date) as first_billing_start_date
+    from billing_starts
     group by 1
 ),
 
@@ -48,12 +71,13 @@ account_first_months as (
             {{ dbt.date_trunc('month', 'accounts.created_at') }} as date
         ) as signup_month_start_date,
         cast(
-            {{ dbt.date_trunc('month', 'first_items.first_valid_from_date') }}
-            as date
-        ) as first_item_month_start_date
+            {{ dbt.date_trunc(
+                'month', 'first_billing_starts.first_billing_start_date'
+            ) }} as date
+        ) as first_billing_month_start_date
     from accounts
-    left join first_items
-        on accounts.account_id = first_items.account_id
+    left join first_billing_starts
+        on accounts.account_id = first_billing_starts.account_id
 ),
 
 final as (
@@ -73,7 +97,7 @@ final as (
         on
             account_first_months.signup_month_start_date
             <= months.month_start_date
-            or account_first_months.first_item_month_start_date
+            or account_first_months.first_billing_month_start_date
             <= months.month_start_date
 )
 

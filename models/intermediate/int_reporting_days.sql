@@ -1,6 +1,8 @@
-{#- One row per day from the first day of the month of the earliest billing
-    or support record known as of as_of_date through as_of_date. Rows come
-    from a generated integer series (up to 100,000 days, ~270 years). -#}
+{#- One row per day from the Monday of the ISO week that contains the first
+    day of the month of the earliest billing or support record known as of
+    as_of_date, through as_of_date, so that the first month and the first
+    ISO week are whole. Rows come from a generated integer series (up to
+    100,000 days, ~270 years). -#}
 with
 
 accounts as (
@@ -48,13 +50,19 @@ record_dates as (
     where {{ known_as_of('started_at') }}
 ),
 
-bounds as (
+first_months as (
     select
         cast(
             {{ dbt.date_trunc('month', 'min(record_date)') }} as date
-        ) as first_date,
-        {{ as_of_date() }} as last_date
+        ) as first_month_start_date
     from record_dates
+),
+
+bounds as (
+    select
+        {{ iso_week_start('first_month_start_date') }} as first_date,
+        {{ as_of_date() }} as last_date
+    from first_months
 ),
 
 integers as (
@@ -76,10 +84,24 @@ candidate_days as (
     cross join day_offsets
 ),
 
-final as (
-    select date_day
+days as (
+    select
+        date_day,
+        {{ iso_week_start('date_day') }} as iso_week_start_date
     from candidate_days
     where date_day <= last_date
+),
+
+final as (
+    select
+        date_day,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date)
+            as month_start_date,
+        iso_week_start_date,
+        {{ iso_year('iso_week_start_date') }} as iso_year,
+        {{ iso_week_of_year('iso_week_start_date') }} as iso_week,
+        {{ iso_weeks_in_year('iso_week_start_date') }} as weeks_in_iso_year
+    from days
 )
 
 select * from final

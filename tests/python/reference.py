@@ -110,11 +110,19 @@ def account_months(seeds_dir: Path, as_of: dt.date) -> dict[tuple[str, dt.date],
             }
         )
 
+    invoice_starts: dict[str, list[dt.date]] = {}
+    for row in read_rows(seeds_dir, "billing_invoices"):
+        if parse_timestamp(row["issued_at"]) < end_of_as_of:
+            invoice_starts.setdefault(row["account_id"], []).append(
+                parse_date(row["service_period_start"])
+            )
+
     result: dict[tuple[str, dt.date], AccountMonth] = {}
     for account_id, account in accounts.items():
         signup_month = month_start(parse_timestamp(account["created_at"]).date())
         items = items_by_account.get(account_id, [])
         started = [item["valid_from"] for item in items if item["valid_from"] <= as_of]
+        started += invoice_starts.get(account_id, [])
         first_month = min([signup_month, *map(month_start, started)])
         for month in iterate_months(first_month, as_of):
             snapshot = min(next_month(month) - dt.timedelta(days=1), as_of)

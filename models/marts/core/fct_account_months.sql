@@ -26,6 +26,8 @@ final as (
         account_months.account_age_band,
         account_months.months_since_signup,
         account_months.mrr_usd,
+        account_months.mrr_usd * {{ var('gross_margin') }}
+            as gross_margin_mrr_usd,
         account_months.seats,
         account_months.is_paying,
         account_months.is_partial_month,
