@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test lint dbt-build validate pytest summary seeds clean
+.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ validate: $(BIN)/.installed
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
+
+## catalog: regenerate docs/metric_catalog.md from the semantic manifest
+catalog: $(BIN)/.installed
+	$(BIN)/dbt parse
+	$(BIN)/python -m saas_kpis.catalog
 
 ## seeds: regenerate the shipped seed files with the data generator
 seeds: $(BIN)/.installed

@@ -7,7 +7,8 @@
       contraction   x -> y, 0 < y < x
       churn         x -> 0
       unchanged     x -> x, or 0 -> 0
-    MRR is compared at micro-dollar precision so that float noise never
+    with the amount of each movement (positive; only the one of its type is
+    non-zero). MRR is compared at micro-dollar precision so that float noise never
     makes a movement. -#}
 with
 
@@ -55,7 +56,7 @@ rounded as (
     from sequenced
 ),
 
-final as (
+classified as (
     select
         account_id,
         case
@@ -80,6 +81,39 @@ final as (
         month_start_date,
         cohort_month_start_date
     from rounded
+),
+
+final as (
+    select
+        account_id,
+        movement_type,
+        starting_mrr_usd,
+        ending_mrr_usd,
+        case
+            when movement_type = 'new' then ending_mrr_usd else 0
+        end as new_mrr_usd,
+        case
+            when movement_type = 'reactivation' then ending_mrr_usd else 0
+        end as reactivation_mrr_usd,
+        case
+            when movement_type = 'expansion'
+                then ending_mrr_usd - starting_mrr_usd
+            else 0
+        end as expansion_mrr_usd,
+        case
+            when movement_type = 'contraction'
+                then starting_mrr_usd - ending_mrr_usd
+            else 0
+        end as contraction_mrr_usd,
+        case
+            when movement_type = 'churn' then starting_mrr_usd else 0
+        end as churned_mrr_usd,
+        starting_seats,
+        ending_seats,
+        is_partial_month,
+        month_start_date,
+        cohort_month_start_date
+    from classified
 )
 
 select * from final

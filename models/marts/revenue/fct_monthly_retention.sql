@@ -32,19 +32,9 @@ final as (
                     end
             else 0
         end as gross_retained_mrr_usd,
-        case
-            when movement_type = 'expansion'
-                then ending_mrr_usd - starting_mrr_usd
-            else 0
-        end as expansion_mrr_usd,
-        case
-            when movement_type = 'contraction'
-                then starting_mrr_usd - ending_mrr_usd
-            else 0
-        end as contraction_mrr_usd,
-        case
-            when movement_type = 'churn' then starting_mrr_usd else 0
-        end as churned_mrr_usd,
+        expansion_mrr_usd,
+        contraction_mrr_usd,
+        churned_mrr_usd,
         starting_seats,
         ending_seats,
         case

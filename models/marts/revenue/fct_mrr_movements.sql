@@ -28,31 +28,11 @@ final as (
         movements.movement_type,
         movements.starting_mrr_usd,
         movements.ending_mrr_usd,
-        case
-            when movements.movement_type = 'new'
-                then movements.ending_mrr_usd
-            else 0
-        end as new_mrr_usd,
-        case
-            when movements.movement_type = 'reactivation'
-                then movements.ending_mrr_usd
-            else 0
-        end as reactivation_mrr_usd,
-        case
-            when movements.movement_type = 'expansion'
-                then movements.ending_mrr_usd - movements.starting_mrr_usd
-            else 0
-        end as expansion_mrr_usd,
-        case
-            when movements.movement_type = 'contraction'
-                then movements.starting_mrr_usd - movements.ending_mrr_usd
-            else 0
-        end as contraction_mrr_usd,
-        case
-            when movements.movement_type = 'churn'
-                then movements.starting_mrr_usd
-            else 0
-        end as churned_mrr_usd,
+        movements.new_mrr_usd,
+        movements.reactivation_mrr_usd,
+        movements.expansion_mrr_usd,
+        movements.contraction_mrr_usd,
+        movements.churned_mrr_usd,
         cohort_mrr.cohort_mrr_usd,
         {{ dbt.datediff(
             'movements.cohort_month_start_date',
