@@ -12,8 +12,13 @@
     cast('{{ raw_value }}' as date)
 {%- endmacro %}
 
+{% macro end_of_as_of_date() %}
+    {#- Midnight that follows as_of_date, as a timestamp. -#}
+    cast({{ dbt.dateadd('day', 1, as_of_date()) }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
 {% macro known_as_of(timestamp_column) %}
     {#- True when a recording time falls on or before the end of the
-        reporting date, i.e. before midnight that follows as_of_date. -#}
-    {{ timestamp_column }} < {{ dbt.dateadd('day', 1, as_of_date()) }}
+        reporting date, i.e. before the midnight that follows as_of_date. -#}
+    {{ timestamp_column }} < {{ end_of_as_of_date() }}
 {%- endmacro %}

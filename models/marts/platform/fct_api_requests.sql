@@ -1,0 +1,27 @@
+{#- Public API requests by the end of as_of_date, keyed to the
+    account-month of the request date; one row per request, so that
+    latency percentiles are exact. -#}
+with
+
+requests as (
+    select * from {{ ref('stg_events__api_requests') }}
+    where {{ known_as_of('occurred_at') }}
+),
+
+final as (
+    select
+        request_id,
+        {{ account_month_id(
+            'account_id', dbt.date_trunc('month', 'occurred_at')
+        ) }} as account_month_id,
+        account_id,
+        endpoint,
+        http_status_code,
+        latency_ms,
+        http_status_code >= 500 as is_server_error,
+        http_status_code = 429 as is_throttled,
+        occurred_at
+    from requests
+)
+
+select * from final

@@ -1,0 +1,37 @@
+{#- Users with at least one meaningful event per day, keyed to the
+    account-month of the day: the fact behind the active-user and
+    active-account counts. -#}
+with
+
+events as (
+    select * from {{ ref('int_events_known_as_of') }}
+    where is_meaningful
+),
+
+user_days as (
+    select
+        user_id,
+        account_id,
+        occurred_date as activity_date,
+        count(*) as meaningful_event_count
+    from events
+    group by 1, 2, 3
+),
+
+final as (
+    select
+        {{ dbt.concat([
+            'user_id', "'|'", 'account_id', "'|'",
+            'cast(activity_date as ' ~ dbt.type_string() ~ ')',
+        ]) }} as user_day_id,
+        {{ account_month_id(
+            'account_id', dbt.date_trunc('month', 'activity_date')
+        ) }} as account_month_id,
+        user_id,
+        account_id,
+        meaningful_event_count,
+        activity_date
+    from user_days
+)
+
+select * from final
