@@ -1,11 +1,22 @@
 {#- Public API requests by the end of as_of_date, keyed to the
     account-month of the request date; one row per request, so that
-    latency percentiles are exact. -#}
+    latency percentiles are exact. Incremental on occurred_at with a
+    lookback (var event_lookback_days), keyed on request_id. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='request_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rows_unknown_as_of(['occurred_at']) }}",
+) }}
+
 with
 
 requests as (
     select * from {{ ref('stg_events__api_requests') }}
-    where {{ known_as_of('occurred_at') }}
+    where
+        {{ known_as_of('occurred_at') }}
+        and {{ incremental_watermark_filter('occurred_at') }}
 ),
 
 final as (
