@@ -42,11 +42,11 @@ from reference import (
     account_months,
     month_start,
     parse_date,
-    parse_timestamp,
     read_rows,
 )
+from reference_product import TrackEvent, dedupe_events, load_events
 from reference_revenue import ALL_SEGMENTS, SEGMENTS, Segment, ratio, segment_value
-from reference_support import end_of, parse_bool, period_start
+from reference_support import parse_bool, period_start
 
 __all__ = [
     "ALL_SEGMENTS",
@@ -75,8 +75,6 @@ AccountMonths = Mapping[tuple[str, dt.date], AccountMonth]
 GRAINS = ("week", "month")
 FEATURE_METRIC = "feature_adoption_rate"
 CORE_FEATURE_METRIC = "core_feature_adoption_rate"
-NOT_MEANINGFUL = frozenset({"page_viewed", "logged_in"})
-FEATURE_USED = "feature_used"
 MIN_CORE_FEATURES = 3
 
 
@@ -92,31 +90,6 @@ class Feature:
     launched_at: dt.date
 
 
-@dataclass(frozen=True)
-class TrackEvent:
-    """One deduplicated product event known as of as_of."""
-
-    event_id: str
-    account_id: str
-    user_id: str
-    event_name: str
-    feature_name: str
-    occurred_at: dt.datetime
-    received_at: dt.datetime
-
-    @property
-    def day(self) -> dt.date:
-        return self.occurred_at.date()
-
-    @property
-    def is_meaningful(self) -> bool:
-        return self.event_name not in NOT_MEANINGFUL
-
-    @property
-    def is_feature_use(self) -> bool:
-        return self.event_name == FEATURE_USED and self.feature_name != ""
-
-
 def load_features(seeds_dir: Path, as_of: dt.date) -> dict[str, Feature]:
     """Features launched on or before as_of, by name."""
     features = (
@@ -128,40 +101,6 @@ def load_features(seeds_dir: Path, as_of: dt.date) -> dict[str, Feature]:
         for row in read_rows(seeds_dir, "events_features")
     )
     return {feature.name: feature for feature in features if feature.launched_at <= as_of}
-
-
-def to_event(row: Mapping[str, str]) -> TrackEvent:
-    return TrackEvent(
-        event_id=row["event_id"],
-        account_id=row["account_id"],
-        user_id=row["user_id"],
-        event_name=row["event_name"],
-        feature_name=(row.get("feature_name") or "").strip(),
-        occurred_at=parse_timestamp(row["occurred_at"]),
-        received_at=parse_timestamp(row["received_at"]),
-    )
-
-
-def dedupe_events(events: Iterable[TrackEvent]) -> list[TrackEvent]:
-    """One copy per event_id: the earliest received_at (ties: the first one seen)."""
-    kept: dict[str, TrackEvent] = {}
-    for event in events:
-        current = kept.get(event.event_id)
-        if current is None or event.received_at < current.received_at:
-            kept[event.event_id] = event
-    return list(kept.values())
-
-
-def known_events(events: Iterable[TrackEvent], as_of: dt.date) -> list[TrackEvent]:
-    """Events received and occurred before the end of as_of."""
-    end = end_of(as_of)
-    return [event for event in events if event.received_at < end and event.occurred_at < end]
-
-
-def load_events(seeds_dir: Path, as_of: dt.date) -> list[TrackEvent]:
-    """events_tracks deduplicated (earliest received_at wins), then filtered to known events."""
-    rows = read_rows(seeds_dir, "events_tracks")
-    return known_events(dedupe_events(map(to_event, rows)), as_of)
 
 
 # ---------------------------------------------------------------------------- grouping

@@ -108,9 +108,10 @@ class TrackEvent:
     account_id: str
     user_id: str
     event_name: str
-    onboarding_step: int | None
     occurred_at: dt.datetime
     received_at: dt.datetime
+    onboarding_step: int | None = None
+    feature_name: str = ""
 
     @property
     def day(self) -> dt.date:
@@ -119,6 +120,10 @@ class TrackEvent:
     @property
     def is_meaningful(self) -> bool:
         return self.event_name not in NOT_MEANINGFUL
+
+    @property
+    def is_feature_use(self) -> bool:
+        return self.event_name == "feature_used" and self.feature_name != ""
 
 
 @dataclass(frozen=True)
@@ -141,9 +146,10 @@ def event_from_row(row: Mapping[str, str]) -> TrackEvent:
         account_id=row["account_id"],
         user_id=row["user_id"],
         event_name=row["event_name"],
-        onboarding_step=int(step) if step else None,
         occurred_at=parse_timestamp(row["occurred_at"]),
         received_at=parse_timestamp(row["received_at"]),
+        onboarding_step=int(step) if step else None,
+        feature_name=row["feature_name"].strip(),
     )
 
 

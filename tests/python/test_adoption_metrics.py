@@ -17,7 +17,6 @@ import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 from conftest import Build
@@ -32,9 +31,7 @@ from reference_adoption import (
     TrackEvent,
     adoption_reference,
     core_feature_adoption_rate,
-    dedupe_events,
     feature_adoption_rate,
-    load_events,
 )
 from reference_revenue import Segment
 from reference_support import period_start
@@ -181,32 +178,6 @@ def event(
 
 def account_month(account: str, month: dt.date, tier: str) -> AccountMonth:
     return AccountMonth(account, month, Fraction(0), 0, tier, "retail", "0-6m", False)  # type: ignore[arg-type]
-
-
-def test_dedupe_keeps_earliest_copy_then_applies_known_filter() -> None:
-    early = event("u1", "2026-03-31 23:00:00", received="2026-04-01 00:10:00", event_id="e1")
-    late = event("u1", "2026-03-31 23:00:00", received="2026-04-02 00:00:00", event_id="e1")
-    on_time = event("u2", "2026-03-31 22:00:00", received="2026-03-31 23:59:59", event_id="e2")
-    kept = dedupe_events([late, early, on_time])
-    assert sorted((e.event_id, e.received_at) for e in kept) == [
-        ("e1", early.received_at),
-        ("e2", on_time.received_at),
-    ]
-
-
-def test_load_events_known_as_of(tmp_path: Path) -> None:
-    (tmp_path / "events").mkdir()
-    header = "event_id,account_id,user_id,event_name,feature_name,onboarding_step,"
-    lines = [
-        header + "occurred_at,received_at",
-        "e1,a,u,feature_used,alpha,,2026-03-31 10:00:00,2026-04-01 08:00:00",
-        "e1,a,u,feature_used,alpha,,2026-03-31 10:00:00,2026-03-31 10:00:05",
-        "e2,a,u,invite_sent,,,2026-03-31 23:00:00,2026-04-01 00:00:00",
-        "e3,a,u,invite_sent,,,2026-03-31 23:59:59,2026-03-31 23:59:59",
-    ]
-    (tmp_path / "events" / "events_tracks.csv").write_text("\n".join(lines) + "\n")
-    events = load_events(tmp_path, dt.date(2026, 3, 31))
-    assert sorted(e.event_id for e in events) == ["e1", "e3"]
 
 
 def test_feature_adoption_counts_users_and_nulls_before_launch() -> None:

@@ -294,7 +294,9 @@ def event(
     step: int | None = None,
     user: str = "u1",
 ) -> TrackEvent:
-    return TrackEvent(event_id, "a1", user, name, step, at(occurred), at(received or occurred))
+    return TrackEvent(
+        event_id, "a1", user, name, at(occurred), at(received or occurred), onboarding_step=step
+    )
 
 
 def test_dedupe_keeps_earliest_copy_then_applies_known_filter() -> None:
