@@ -13,12 +13,11 @@ compared for every query.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
 from fractions import Fraction
 
 import pytest
+from comparison import Comparison, parse_day, parse_number, segment_column
 from conftest import Build
 from reference import AccountMonth
 from reference_adoption import (
@@ -38,39 +37,9 @@ from reference_support import period_start
 
 from saas_kpis.project import REPO_ROOT, mf_query
 
-SEGMENT_ENTITY = "account_month"
 FEATURE_COLUMN = "feature_usage__feature_name"
 TIME_COLUMNS = {"week": "metric_time__week", "month": "metric_time__month"}
-SHOWN_MISMATCHES = 40
 Value = Fraction | None
-
-
-@dataclass
-class Comparison:
-    """Collects every mismatch (so that one run reports them all) and counts compared values."""
-
-    mismatches: list[str] = field(default_factory=list)
-    compared: int = 0
-
-    def check(self, key: Hashable, actual: float | None, expected: Value) -> None:
-        """Numbers with a relative tolerance; NULL matches only NULL."""
-        if expected is not None:
-            self.compared += 1
-        if not values_match(actual, expected):
-            shown = "NULL" if expected is None else repr(float(expected))
-            self.mismatches.append(f"{key}: got {actual!r}, expected {shown}")
-
-    def assert_ok(self, label: str) -> None:
-        assert not self.mismatches, f"{label}: {len(self.mismatches)} mismatches:\n" + "\n".join(
-            self.mismatches[:SHOWN_MISMATCHES]
-        )
-        assert self.compared > 0, f"{label}: no non-NULL value compared"
-
-
-def values_match(actual: float | None, expected: Value) -> bool:
-    if actual is None or expected is None:
-        return actual is None and expected is None
-    return math.isclose(actual, float(expected), rel_tol=1e-9, abs_tol=1e-9)
 
 
 def compare(
@@ -82,8 +51,8 @@ def compare(
     """Compare on the union of kept keys; a key missing on one side is NULL."""
     comparison = Comparison()
     for key in sorted(key for key in set(actual) | set(expected) if keep(key)):  # type: ignore[type-var]
-        comparison.check(key, actual.get(key), expected.get(key))
-    comparison.assert_ok(label)
+        comparison.check(label, key, actual.get(key), expected.get(key))
+    comparison.assert_ok([label])
 
 
 def reference_for(build: Build) -> AdoptionReference:
@@ -93,23 +62,11 @@ def reference_for(build: Build) -> AdoptionReference:
 # ---------------------------------------------------------------------------- semantic layer
 
 
-def segment_columns(segment: Segment) -> list[str]:
-    return [f"{SEGMENT_ENTITY}__{segment}"] if segment else []
-
-
-def parse_number(text: str) -> float | None:
-    return None if text == "" else float(text)
-
-
-def parse_day(text: str) -> dt.date:
-    return dt.date.fromisoformat(text[:10])
-
-
 def query_metric(
     build: Build, metric: str, group_by: list[str], segment: Segment
 ) -> dict[tuple, float | None]:
     """{(period_start, *other group-by values, segment value): value} of one `mf query`."""
-    columns = group_by + segment_columns(segment)
+    columns = group_by + segment_column(segment)
     rows = mf_query(build.project_dir, [metric], columns)
     result: dict[tuple, float | None] = {}
     for row in rows:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from comparison import Comparison, parse_day, parse_number, segment_column
 from conftest import Build
 from reference_product import (
     ADDITIVE_METRICS,
@@ -51,7 +52,6 @@ from reference_product import (
     product_reference,
     user_onboarding,
 )
-from test_support_metrics import Comparison, parse_day, parse_number, segment_column
 
 from saas_kpis.project import REPO_ROOT, mf_query
 

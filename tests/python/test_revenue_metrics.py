@@ -14,14 +14,13 @@ number fails, also for a sum: the spec makes a sum over nothing 0, never NULL.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
 import pytest
+from comparison import Comparison, parse_day, parse_number, segment_column
 from conftest import Build
 from reference import month_start
 from reference_revenue import (
@@ -46,42 +45,10 @@ from reference_revenue import (
 
 from saas_kpis.project import REPO_ROOT, mf_query
 
-SEGMENT_ENTITY = "account_month"
 MONTH = "metric_time__month"
 WEEK = "metric_time__week"
 COHORT_MONTH = "cohort_account_month__cohort_month__month"
 COHORT_AGE = "cohort_account_month__months_since_first_payment"
-SHOWN_MISMATCHES = 40
-
-
-@dataclass
-class Comparison:
-    """Collects every mismatch (so that one run reports them all) and counts compared values."""
-
-    mismatches: list[str] = field(default_factory=list)
-    compared: Counter[str] = field(default_factory=Counter)
-
-    def check(self, label: str, key: Any, actual: Any, expected: Value) -> None:
-        if expected is not None:
-            self.compared[label] += 1
-        if not values_match(actual, expected):
-            self.mismatches.append(f"{label} {key}: got {actual!r}, expected {show(expected)}")
-
-    def assert_ok(self, labels: Iterable[str]) -> None:
-        shown = "\n".join(self.mismatches[:SHOWN_MISMATCHES])
-        assert not self.mismatches, f"{len(self.mismatches)} mismatches, first ones:\n{shown}"
-        missing = [label for label in labels if self.compared[label] == 0]
-        assert not missing, f"no non-NULL value compared for {missing}"
-
-
-def values_match(actual: Any, expected: Value) -> bool:
-    if actual is None or expected is None:
-        return actual is None and expected is None
-    return math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
-
-
-def show(value: Value) -> str:
-    return "NULL" if value is None else repr(float(value))
 
 
 def compare_series(
@@ -103,18 +70,6 @@ def compare_series(
 
 def reference_for(build: Build) -> RevenueReference:
     return revenue_reference(build.seeds_dir, build.as_of)
-
-
-def segment_column(segment: Segment) -> list[str]:
-    return [f"{SEGMENT_ENTITY}__{segment}"] if segment else []
-
-
-def parse_number(text: str) -> float | None:
-    return None if text == "" else float(text)
-
-
-def parse_day(text: str) -> dt.date:
-    return dt.date.fromisoformat(text[:10])
 
 
 def query_metrics(

@@ -19,15 +19,14 @@ import csv
 import datetime as dt
 import math
 import random
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from comparison import Comparison, parse_day, parse_number, segment_column
 from conftest import Build
 from reference_support import (
     ADDITIVE_METRICS,
@@ -55,47 +54,8 @@ from reference_support import (
 
 from saas_kpis.project import REPO_ROOT, mf_query
 
-SEGMENT_ENTITY = "account_month"
 TIME_COLUMNS = {"week": "metric_time__week", "month": "metric_time__month"}
-SHOWN_MISMATCHES = 40
 Key = tuple[dt.date, str]
-
-
-@dataclass
-class Comparison:
-    """Collects every mismatch (so that one run reports them all) and counts compared values."""
-
-    mismatches: list[str] = field(default_factory=list)
-    compared: Counter[str] = field(default_factory=Counter)
-
-    def check(self, label: str, key: Any, actual: Any, expected: Value | int) -> None:
-        """Numbers with a relative tolerance; NULL matches only NULL."""
-        if expected is not None:
-            self.compared[label] += 1
-        if not values_match(actual, expected):
-            self.mismatches.append(f"{label} {key}: got {actual!r}, expected {show(expected)}")
-
-    def check_exact(self, label: str, key: Any, actual: Any, expected: Any) -> None:
-        """Text, timestamps and flags: equal or a mismatch."""
-        self.compared[label] += 1
-        if actual != expected:
-            self.mismatches.append(f"{label} {key}: got {actual!r}, expected {expected!r}")
-
-    def assert_ok(self, labels: Iterable[str]) -> None:
-        shown = "\n".join(self.mismatches[:SHOWN_MISMATCHES])
-        assert not self.mismatches, f"{len(self.mismatches)} mismatches, first ones:\n{shown}"
-        missing = [label for label in labels if self.compared[label] == 0]
-        assert not missing, f"no non-NULL value compared for {missing}"
-
-
-def values_match(actual: Any, expected: Value | int) -> bool:
-    if actual is None or expected is None:
-        return actual is None and expected is None
-    return math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
-
-
-def show(value: Value | int) -> str:
-    return "NULL" if value is None else repr(float(value))
 
 
 def reference_for(build: Build) -> SupportReference:
@@ -103,18 +63,6 @@ def reference_for(build: Build) -> SupportReference:
 
 
 # ---------------------------------------------------------------------------- semantic layer
-
-
-def segment_column(segment: Segment) -> list[str]:
-    return [f"{SEGMENT_ENTITY}__{segment}"] if segment else []
-
-
-def parse_number(text: str) -> float | None:
-    return None if text == "" else float(text)
-
-
-def parse_day(text: str) -> dt.date:
-    return dt.date.fromisoformat(text[:10])
 
 
 def query_metrics(build: Build, grain: str, segment: Segment) -> dict[str, dict[Key, float | None]]:
