@@ -10,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
+
+from saas_kpis.project import mf_query
 
 SHOWN_MISMATCHES = 40
 SEGMENT_ENTITY = "account_month"
+TIME_COLUMNS = {"week": "metric_time__week", "month": "metric_time__month"}
 
 Value = Fraction | int | None
 
@@ -70,3 +74,31 @@ def parse_number(text: str) -> float | None:
 
 def parse_day(text: str) -> dt.date:
     return dt.date.fromisoformat(text[:10])
+
+
+def query_metrics(
+    project_dir: Path,
+    metrics: Iterable[str],
+    group_by: list[str],
+    segment: str | None,
+    key_of: Callable[[dict[str, str]], tuple] | None = None,
+) -> dict[str, dict[tuple, float | None]]:
+    """One `mf query` for several metrics: {metric: {key: value}}.
+
+    The default key is (first group-by as a day, the other group-by values, the
+    segment value or "" for the company level).
+    """
+    metrics = list(metrics)
+    columns = group_by + segment_column(segment)
+    rows = mf_query(project_dir, metrics, columns)
+
+    def default_key(row: dict[str, str]) -> tuple:
+        others = tuple(row[column] for column in columns[1:])
+        return (parse_day(row[columns[0]]), *others, *(() if segment else ("",)))
+
+    keys = [(key_of or default_key)(row) for row in rows]
+    assert len(keys) == len(set(keys)), f"duplicate rows for {metrics} by {columns}"
+    return {
+        metric: {key: parse_number(row[metric]) for key, row in zip(keys, rows, strict=True)}
+        for metric in metrics
+    }

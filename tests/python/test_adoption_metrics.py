@@ -17,7 +17,11 @@ from collections.abc import Callable, Hashable, Mapping
 from fractions import Fraction
 
 import pytest
-from comparison import Comparison, parse_day, parse_number, segment_column
+from comparison import (
+    TIME_COLUMNS,
+    Comparison,
+    query_metrics,
+)
 from conftest import Build
 from reference import AccountMonth
 from reference_adoption import (
@@ -35,10 +39,9 @@ from reference_adoption import (
 from reference_revenue import Segment
 from reference_support import period_start
 
-from saas_kpis.project import REPO_ROOT, mf_query
+from saas_kpis.project import REPO_ROOT
 
 FEATURE_COLUMN = "feature_usage__feature_name"
-TIME_COLUMNS = {"week": "metric_time__week", "month": "metric_time__month"}
 Value = Fraction | None
 
 
@@ -62,22 +65,6 @@ def reference_for(build: Build) -> AdoptionReference:
 # ---------------------------------------------------------------------------- semantic layer
 
 
-def query_metric(
-    build: Build, metric: str, group_by: list[str], segment: Segment
-) -> dict[tuple, float | None]:
-    """{(period_start, *other group-by values, segment value): value} of one `mf query`."""
-    columns = group_by + segment_column(segment)
-    rows = mf_query(build.project_dir, [metric], columns)
-    result: dict[tuple, float | None] = {}
-    for row in rows:
-        key = (parse_day(row[columns[0]]), *(row[column] for column in columns[1:]))
-        if not segment:
-            key += ("",)
-        assert key not in result, f"{metric}: duplicate row {key}"
-        result[key] = parse_number(row[metric])
-    return result
-
-
 def complete_periods(as_of: dt.date, grain: str) -> Callable[[Hashable], bool]:
     partial = period_start(as_of, grain)
     return lambda key: key[0] < partial  # type: ignore[index]
@@ -89,7 +76,8 @@ def test_feature_adoption_rate_from_semantic_layer(
     build: Build, grain: str, segment: Segment
 ) -> None:
     expected = reference_for(build).feature_adoption[grain][segment]
-    actual = query_metric(build, FEATURE_METRIC, [TIME_COLUMNS[grain], FEATURE_COLUMN], segment)
+    group_by = [TIME_COLUMNS[grain], FEATURE_COLUMN]
+    actual = query_metrics(build.project_dir, [FEATURE_METRIC], group_by, segment)[FEATURE_METRIC]
     label = f"{FEATURE_METRIC} by {grain}, {segment}"
     compare(label, actual, expected, complete_periods(build.as_of, grain))  # type: ignore[arg-type]
 
@@ -97,7 +85,10 @@ def test_feature_adoption_rate_from_semantic_layer(
 @pytest.mark.parametrize("segment", [None, *SEGMENTS])
 def test_core_feature_adoption_rate_from_semantic_layer(build: Build, segment: Segment) -> None:
     expected = reference_for(build).core_adoption[segment]
-    actual = query_metric(build, CORE_FEATURE_METRIC, [TIME_COLUMNS["month"]], segment)
+    group_by = [TIME_COLUMNS["month"]]
+    actual = query_metrics(build.project_dir, [CORE_FEATURE_METRIC], group_by, segment)[
+        CORE_FEATURE_METRIC
+    ]
     label = f"{CORE_FEATURE_METRIC} by month, {segment}"
     compare(label, actual, expected, complete_periods(build.as_of, "month"))  # type: ignore[arg-type]
 

@@ -27,7 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from comparison import Comparison, parse_day, parse_number, segment_column
+from comparison import (
+    TIME_COLUMNS,
+    Comparison,
+    query_metrics,
+)
 from conftest import Build
 from reference_product import (
     ADDITIVE_METRICS,
@@ -53,9 +57,8 @@ from reference_product import (
     user_onboarding,
 )
 
-from saas_kpis.project import REPO_ROOT, mf_query
+from saas_kpis.project import REPO_ROOT
 
-TIME_COLUMNS = {"week": "metric_time__week", "month": "metric_time__month"}
 ACTIVATION_FLAGS = {
     "is_activated": "is_activation_eligible",
     "is_d30_retained": "is_d30_eligible",
@@ -75,22 +78,6 @@ def as_date(value: dt.date | dt.datetime | None) -> dt.date | None:
 # ---------------------------------------------------------------------------- semantic layer
 
 
-def query_metrics(build: Build, grain: str, segment: Segment) -> dict[str, dict[Key, float | None]]:
-    """One `mf query` for every metric of grain by segment: {metric: {key: value}}."""
-    time_column = TIME_COLUMNS[grain]
-    metrics = metrics_for(grain)
-    rows = mf_query(build.project_dir, list(metrics), [time_column, *segment_column(segment)])
-    keys = [
-        (parse_day(row[time_column]), row[segment_column(segment)[0]] if segment else "")
-        for row in rows
-    ]
-    assert len(keys) == len(set(keys)), f"duplicate rows for {grain} by {segment}"
-    return {
-        metric: {key: parse_number(row[metric]) for key, row in zip(keys, rows, strict=True)}
-        for metric in metrics
-    }
-
-
 def compare_series(
     comparison: Comparison,
     metric: str,
@@ -108,7 +95,7 @@ def compare_series(
 @pytest.mark.parametrize("segment", [None, *SEGMENTS])
 def test_product_metrics_from_semantic_layer(build: Build, grain: str, segment: Segment) -> None:
     expected = reference_for(build).series[grain][segment]
-    actual = query_metrics(build, grain, segment)
+    actual = query_metrics(build.project_dir, metrics_for(grain), [TIME_COLUMNS[grain]], segment)
     partial_period = period_start(build.as_of, grain)
     comparison = Comparison()
     for metric, values in actual.items():

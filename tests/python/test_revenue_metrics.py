@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from comparison import Comparison, parse_day, parse_number, segment_column
+from comparison import Comparison, parse_day, query_metrics, segment_column
 from conftest import Build
 from reference import month_start
 from reference_revenue import (
@@ -43,7 +43,7 @@ from reference_revenue import (
     weeks_in_iso_year,
 )
 
-from saas_kpis.project import REPO_ROOT, mf_query
+from saas_kpis.project import REPO_ROOT
 
 MONTH = "metric_time__month"
 WEEK = "metric_time__week"
@@ -72,27 +72,6 @@ def reference_for(build: Build) -> RevenueReference:
     return revenue_reference(build.seeds_dir, build.as_of)
 
 
-def query_metrics(
-    build: Build,
-    metrics: tuple[str, ...],
-    time_columns: list[str],
-    segment: Segment,
-    key_of: Callable[[dict[str, str]], tuple],
-) -> dict[str, dict[tuple, float | None]]:
-    """One `mf query` for several metrics: {metric: {key: value}} with keys built by key_of."""
-    rows = mf_query(build.project_dir, list(metrics), time_columns + segment_column(segment))
-    keys = [key_of(row) for row in rows]
-    assert len(keys) == len(set(keys)), f"duplicate rows for {time_columns} by {segment}"
-    return {
-        metric: {key: parse_number(row[metric]) for key, row in zip(keys, rows, strict=True)}
-        for metric in metrics
-    }
-
-
-def segment_of(row: dict[str, str], segment: Segment) -> str:
-    return row[segment_column(segment)[0]] if segment else ""
-
-
 def compare_metrics(
     actual: Mapping[str, Mapping[Any, float | None]],
     expected: Mapping[str, Mapping[Any, Value]],
@@ -109,13 +88,7 @@ def compare_metrics(
 @pytest.mark.parametrize("segment", [None, *SEGMENTS])
 def test_monthly_revenue_metrics_from_semantic_layer(build: Build, segment: Segment) -> None:
     reference = reference_for(build)
-    actual = query_metrics(
-        build,
-        MONTHLY_METRICS,
-        [MONTH],
-        segment,
-        lambda row: (parse_day(row[MONTH]), segment_of(row, segment)),
-    )
+    actual = query_metrics(build.project_dir, MONTHLY_METRICS, [MONTH], segment)
     partial_month = month_start(build.as_of)
     compare_metrics(actual, reference.monthly[segment], lambda key: key[0] < partial_month)
 
@@ -124,13 +97,7 @@ def test_monthly_revenue_metrics_from_semantic_layer(build: Build, segment: Segm
 def test_weekly_revenue_metrics_from_semantic_layer(build: Build, segment: Segment) -> None:
     reference = reference_for(build)
     metrics = WEEKLY_METRICS + (COMPANY_WEEKLY_METRICS if segment is None else ())
-    actual = query_metrics(
-        build,
-        metrics,
-        [WEEK],
-        segment,
-        lambda row: (parse_day(row[WEEK]), segment_of(row, segment)),
-    )
+    actual = query_metrics(build.project_dir, metrics, [WEEK], segment)
     partial_week = week_start(build.as_of)
     compare_metrics(actual, reference.weekly[segment], lambda key: key[0] < partial_week)
 
@@ -139,14 +106,14 @@ def test_weekly_revenue_metrics_from_semantic_layer(build: Build, segment: Segme
 def test_cohort_metrics_from_semantic_layer(build: Build, segment: Segment) -> None:
     reference = reference_for(build)
     actual = query_metrics(
-        build,
+        build.project_dir,
         COHORT_METRICS,
         [COHORT_MONTH, COHORT_AGE],
         segment,
         lambda row: (
             parse_day(row[COHORT_MONTH]),
             int(float(row[COHORT_AGE])),
-            segment_of(row, segment),
+            row[segment_column(segment)[0]] if segment else "",
         ),
     )
     partial_month = month_start(build.as_of)

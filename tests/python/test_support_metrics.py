@@ -26,7 +26,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from comparison import Comparison, parse_day, parse_number, segment_column
+from comparison import (
+    TIME_COLUMNS,
+    Comparison,
+    query_metrics,
+)
 from conftest import Build
 from reference_support import (
     ADDITIVE_METRICS,
@@ -52,9 +56,8 @@ from reference_support import (
     uptime,
 )
 
-from saas_kpis.project import REPO_ROOT, mf_query
+from saas_kpis.project import REPO_ROOT
 
-TIME_COLUMNS = {"week": "metric_time__week", "month": "metric_time__month"}
 Key = tuple[dt.date, str]
 
 
@@ -63,22 +66,6 @@ def reference_for(build: Build) -> SupportReference:
 
 
 # ---------------------------------------------------------------------------- semantic layer
-
-
-def query_metrics(build: Build, grain: str, segment: Segment) -> dict[str, dict[Key, float | None]]:
-    """One `mf query` for every metric of grain by segment: {metric: {key: value}}."""
-    time_column = TIME_COLUMNS[grain]
-    metrics = metrics_for(grain, segment)
-    rows = mf_query(build.project_dir, list(metrics), [time_column, *segment_column(segment)])
-    keys = [
-        (parse_day(row[time_column]), row[segment_column(segment)[0]] if segment else "")
-        for row in rows
-    ]
-    assert len(keys) == len(set(keys)), f"duplicate rows for {grain} by {segment}"
-    return {
-        metric: {key: parse_number(row[metric]) for key, row in zip(keys, rows, strict=True)}
-        for metric in metrics
-    }
 
 
 def expected_metrics(
@@ -112,7 +99,9 @@ def compare_series(
 @pytest.mark.parametrize("segment", [None, *SEGMENTS])
 def test_support_metrics_from_semantic_layer(build: Build, grain: str, segment: Segment) -> None:
     reference = reference_for(build)
-    actual = query_metrics(build, grain, segment)
+    actual = query_metrics(
+        build.project_dir, metrics_for(grain, segment), [TIME_COLUMNS[grain]], segment
+    )
     expected = expected_metrics(reference, grain, segment, actual)
     partial_period = period_start(build.as_of, grain)
     comparison = Comparison()

@@ -7,20 +7,27 @@ incidents as (
     where {{ known_as_of('started_at') }}
 ),
 
-final as (
+as_of_known as (
     select
         incident_id,
         incident_severity,
-        {{ elapsed_hours(
-            'started_at',
-            "case when " ~ known_as_of('resolved_at') ~ " then resolved_at end"
-        ) }} as resolution_hours,
         is_outage,
         started_at,
         case
             when {{ known_as_of('resolved_at') }} then resolved_at
         end as resolved_at
     from incidents
+),
+
+final as (
+    select
+        incident_id,
+        incident_severity,
+        {{ elapsed_hours('started_at', 'resolved_at') }} as resolution_hours,
+        is_outage,
+        started_at,
+        resolved_at
+    from as_of_known
 )
 
 select * from final
