@@ -118,6 +118,16 @@ def marts(project_dir: Path) -> dict[str, tuple[Mart, str]]:
     }
 
 
+def seeds(project_dir: Path) -> dict[str, tuple[str, str]]:
+    """{unique_id: (seed name, relation name)} of every enabled seed."""
+    nodes = manifest(project_dir)["nodes"]
+    return {
+        unique_id: (node["name"], node["relation_name"])
+        for unique_id, node in nodes.items()
+        if node["resource_type"] == "seed"
+    }
+
+
 def duckdb_table(project_dir: Path, relation: str) -> Table:
     with duckdb.connect(str(project_dir / DUCKDB_FILE), read_only=True) as connection:
         cursor = connection.execute(f"select * from {relation}")
@@ -169,6 +179,33 @@ def compare_mart(comparison: Comparison, mart: Mart, duck: Table, postgres: Tabl
             duck.columns, actual, expected, strict=True
         ):
             compare_value(comparison, mart.name, (key, column), actual_value, expected_value)
+
+
+def sort_key(row: Row) -> tuple:
+    return tuple((value is None, value) for value in row)
+
+
+def test_every_seed_loads_as_on_duckdb(builds: dict[str, Path]) -> None:
+    """The seed loader of PostgreSQL (macros/load_csv_rows.sql) keeps every row and value."""
+    duck_seeds, postgres_seeds = seeds(builds["dev"]), seeds(builds["postgres"])
+    assert duck_seeds, "no seed in the manifest"
+    assert duck_seeds.keys() == postgres_seeds.keys()
+    comparison = Comparison()
+    for unique_id, (name, duck_relation) in sorted(duck_seeds.items()):
+        duck = duckdb_table(builds["dev"], duck_relation)
+        postgres = postgres_table(postgres_seeds[unique_id][1])
+        assert postgres.columns == duck.columns, name
+        assert len(postgres.rows) == len(duck.rows), name
+        expected_rows, actual_rows = (
+            sorted(duck.rows, key=sort_key),
+            sorted(postgres.rows, key=sort_key),
+        )
+        for index, (actual, expected) in enumerate(zip(actual_rows, expected_rows, strict=True)):
+            for column, actual_value, expected_value in zip(
+                duck.columns, actual, expected, strict=True
+            ):
+                compare_value(comparison, name, (index, column), actual_value, expected_value)
+    comparison.assert_ok(name for name, _ in duck_seeds.values())
 
 
 def test_every_mart_equals_duckdb(builds: dict[str, Path]) -> None:
