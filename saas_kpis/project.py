@@ -87,7 +87,11 @@ def dbt(
 
 
 def mf_query(
-    project_dir: Path, metrics: list[str], group_by: list[str], where: str | None = None
+    project_dir: Path,
+    metrics: list[str],
+    group_by: list[str],
+    where: str | None = None,
+    target: str | None = None,
 ) -> list[dict[str, str]]:
     """Rows of `mf query` as dicts of strings (column name -> value)."""
     output = project_dir / "target" / "mf_query.csv"
@@ -106,7 +110,7 @@ def mf_query(
     completed = subprocess.run(
         command,
         cwd=project_dir,
-        env=project_env(project_dir),
+        env=project_env(project_dir, target),
         capture_output=True,
         text=True,
         check=False,

@@ -4,10 +4,12 @@ The module builds two copies of the project, one on embedded DuckDB and one on
 the PostgreSQL server named by the `SAAS_KPIS_PG_*` variables (the `postgres`
 profile target), and compares them:
 
+- every seed, as loaded, row by row;
 - every mart (every model under models/marts, found in the dbt manifest), row
   by row in primary-key order, every column;
 - every metric of the semantic manifest, queried through MetricFlow at its
-  finest time grain.
+  finest time grain;
+- a few metrics by month and plan tier through the `mf` command itself.
 
 Numbers match with the relative tolerance of comparison.py (the engines add
 doubles in different orders); everything else must be equal. It needs a
@@ -24,16 +26,25 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import psycopg2
 import pytest
-from comparison import Comparison
+from comparison import Comparison, parse_number
 
 from saas_kpis.postgres import connection_parameters
-from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt, project_env, venv_bin
+from saas_kpis.project import (
+    DUCKDB_FILE,
+    REPO_ROOT,
+    copy_project,
+    dbt,
+    mf_query,
+    project_env,
+    venv_bin,
+)
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("SAAS_KPIS_PG_HOST"),
@@ -248,3 +259,28 @@ def test_every_metric_equals_duckdb(builds: dict[str, Path]) -> None:
         for period in sorted(set(expected_rows) & set(actual_rows)):
             compare_value(comparison, metric, period, actual_rows[period], expected_rows[period])
     comparison.assert_ok(sorted(metrics))
+
+
+def test_mf_cli_by_segment_equals_duckdb(builds: dict[str, Path]) -> None:
+    """The `mf` command itself works on the postgres target, through the segment join."""
+    metrics = ["mrr", "net_revenue_retention", "weekly_active_accounts"]
+    group_by = ["metric_time__month", "account_month__plan_tier"]
+    expected_rows = mf_query(builds["dev"], metrics, group_by, target="dev")
+    actual_rows = mf_query(builds["postgres"], metrics, group_by, target="postgres")
+
+    def keyed(rows: list[dict[str, str]]) -> dict[tuple[str, ...], dict[str, str]]:
+        return {tuple(row[column] for column in group_by): row for row in rows}
+
+    expected, actual = keyed(expected_rows), keyed(actual_rows)
+    assert actual.keys() == expected.keys()
+    comparison = Comparison()
+    for key in sorted(expected):
+        for metric in metrics:
+            expected_value, actual_value = expected[key][metric], actual[key][metric]
+            comparison.check(
+                metric,
+                key,
+                parse_number(actual_value),
+                None if expected_value == "" else Fraction(expected_value),
+            )
+    comparison.assert_ok(metrics)
