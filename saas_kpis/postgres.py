@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -38,6 +39,8 @@ CONNECTION_DEFAULTS = {
 }
 SERVER_BINARIES = ("initdb", "pg_ctl", "postgres")
 DEBIAN_BIN_DIRS = "/usr/lib/postgresql/*/bin"
+CREATECLUSTER_CONF = Path("/etc/postgresql-common/createcluster.conf")
+MAIN_CLUSTER_SETTING = re.compile(r"^#?\s*create_main_cluster\b.*$", re.MULTILINE)
 SERVER_USER = "postgres"
 DATABASE = "saas_kpis"
 DEFAULT_COMMAND = (
@@ -80,10 +83,14 @@ def install_postgres() -> Path:
     if os.geteuid() != 0:
         sys.exit("PostgreSQL is not installed; run as root or: apt-get install -y postgresql")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt_install = ["apt-get", "install", "-y", "--no-install-recommends"]
     subprocess.run(["apt-get", "update"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], check=True, env=env
-    )
+    # As the official postgres images do: configure postgresql-common first, so
+    # that installing the server creates no default cluster on port 5432.
+    subprocess.run([*apt_install, "postgresql-common"], check=True, env=env)
+    settings = CREATECLUSTER_CONF.read_text()
+    CREATECLUSTER_CONF.write_text(MAIN_CLUSTER_SETTING.sub("create_main_cluster = false", settings))
+    subprocess.run([*apt_install, "postgresql"], check=True, env=env)
     bin_dir = find_bin_dir()
     if bin_dir is None:
         sys.exit(f"apt-get installed postgresql, but no initdb in {DEBIAN_BIN_DIRS}")
