@@ -203,7 +203,9 @@ def export_all(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m saas_kpis.exports", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument(
         "--schema",
         default=os.environ.get(SCHEMA_ENV, DEFAULT_SCHEMA),
