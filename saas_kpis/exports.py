@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dbt.adapters.base import BaseAdapter
 from dbt_metricflow.cli.cli_configuration import CLIConfiguration
@@ -120,8 +121,15 @@ def relation(warehouse: Warehouse, schema: str, identifier: str | None = None) -
     return rendered.render()
 
 
-def existing_relations(warehouse: Warehouse, schema: str) -> dict[str, str]:
-    """{lower-case name: 'table' or 'view'} of the relations in the exports schema."""
+class Existing(NamedTuple):
+    """A relation found in the exports schema, with its name as the warehouse spells it."""
+
+    name: str
+    kind: str  # "table" or "view"
+
+
+def existing_relations(warehouse: Warehouse, schema: str) -> dict[str, Existing]:
+    """{lower-case name: relation} of the tables and views in the exports schema."""
     engine = warehouse.client.sql_engine_type
     schema_filter = f"lower(table_schema) = lower({sql_literal(schema)})"
     if engine is SqlEngine.BIGQUERY:
@@ -140,13 +148,14 @@ def existing_relations(warehouse: Warehouse, schema: str) -> dict[str, str]:
         f"select table_name, table_type from {source} where {schema_filter}"
     )
     return {
-        str(name).lower(): "view" if "VIEW" in str(kind).upper() else "table"
+        str(name).lower(): Existing(str(name), "view" if "VIEW" in str(kind).upper() else "table")
         for name, kind in table.rows
     }
 
 
-def drop(warehouse: Warehouse, schema: str, name: str, kind: str) -> None:
-    warehouse.client.execute(f"drop {kind} if exists {relation(warehouse, schema, name)}")
+def drop(warehouse: Warehouse, schema: str, existing: Existing) -> None:
+    target = relation(warehouse, schema, existing.name)
+    warehouse.client.execute(f"drop {existing.kind} if exists {target}")
 
 
 def saved_query_sql(warehouse: Warehouse, name: str) -> str:
@@ -158,13 +167,17 @@ def saved_query_sql(warehouse: Warehouse, name: str) -> str:
 
 
 def export_saved_query(
-    warehouse: Warehouse, schema: str, name: str, materialization: str, existing: dict[str, str]
+    warehouse: Warehouse,
+    schema: str,
+    name: str,
+    materialization: str,
+    existing: dict[str, Existing],
 ) -> ExportResult:
     check_identifier("saved query name", name)
     sql = saved_query_sql(warehouse, name)
     target = relation(warehouse, schema, name)
     if name.lower() in existing:
-        drop(warehouse, schema, name, existing.pop(name.lower()))
+        drop(warehouse, schema, existing.pop(name.lower()))
     warehouse.client.execute(f"create {materialization} {target} as\n{sql}")
     count = warehouse.client.query(f"select count(*) as row_count from {target}")
     return ExportResult(name, target, materialization, int(count.rows[0][0]))
@@ -195,11 +208,11 @@ def export_all(
         except Exception as error:
             failures[name] = f"{type(error).__name__}: {error}"
             if name.lower() in existing:
-                drop(warehouse, schema, name, existing.pop(name.lower()))
-    dropped = sorted(existing)
-    for name, kind in sorted(existing.items()):
-        drop(warehouse, schema, name, kind)
-    return results, dropped, failures
+                drop(warehouse, schema, existing.pop(name.lower()))
+    stale = sorted(existing.values())
+    for stale_relation in stale:
+        drop(warehouse, schema, stale_relation)
+    return results, [stale_relation.name for stale_relation in stale], failures
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -236,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     try:
         warehouse = connect(project_dir, profiles_dir)
+    except Exception as error:
+        sys.exit(f"exports: cannot load the built dbt project in {project_dir}: {error}")
+    try:
         results, dropped, failures = export_all(warehouse, args.schema, args.materialization)
     except ExportError as error:
         sys.exit(f"exports: {error}")
