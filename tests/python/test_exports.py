@@ -176,7 +176,9 @@ def test_every_export_equals_its_saved_query(exported: Path) -> None:
 
 
 def assert_same_exports(
-    project_dir: Path, expected: dict[str, tuple[list[str], list[tuple]]], metrics: dict
+    project_dir: Path,
+    expected: dict[str, tuple[list[str], list[tuple]]],
+    metrics: dict[str, list[str]],
 ) -> None:
     comparison = Comparison()
     for name, (columns, rows) in expected.items():
@@ -189,7 +191,7 @@ def assert_same_exports(
             keyed(name, columns, actual_rows, metrics[name]),
             keyed(name, columns, rows, metrics[name]),
         )
-    comparison.assert_ok([])
+    comparison.assert_ok([f"{name}.{metric}" for name in expected for metric in metrics[name]])
 
 
 def test_regeneration_replaces_exports_and_drops_stale_ones(exported: Path, tmp_path: Path) -> None:
@@ -242,6 +244,7 @@ def test_failure_names_the_saved_query(exported: Path, tmp_path: Path) -> None:
     assert failed.returncode != 0
     assert "1 saved query failed to export" in failed.stderr
     assert f"  {BROKEN_SAVED_QUERY}: " in failed.stderr
+    assert "Binder Error" in failed.stderr  # the warehouse's reason follows the name
     assert "Traceback" not in failed.stderr
     # The others are exported; the broken one's previous export is gone.
     assert exports_of(project_dir) == dict.fromkeys(saved_query_metrics(exported), "BASE TABLE")
