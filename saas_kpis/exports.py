@@ -37,7 +37,7 @@ DEFAULT_MATERIALIZATION = "table"
 MATERIALIZATIONS = ("table", "view")
 # Saved-query names are validated by dbt; the schema name comes from the user.
 # Both become identifiers, so they must be plain ones on every warehouse.
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ExportError(Exception):
@@ -68,7 +68,7 @@ def sql_literal(value: str) -> str:
 
 
 def check_identifier(kind: str, name: str) -> str:
-    if not IDENTIFIER.match(name):
+    if not IDENTIFIER.fullmatch(name):
         raise ExportError(
             f"{kind} {name!r} is not a plain identifier (letters, digits and underscores, "
             "not starting with a digit)"
