@@ -12,14 +12,19 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --requirement requirements.txt
 	touch $@
 
-## build: create the venv, build the project on embedded DuckDB, print KPIs
-build: dbt-build summary
+## build: create the venv, build on embedded DuckDB, export the saved queries, print KPIs
+build: dbt-build exports summary
 
 ## test: lint, build, validate the semantic layer, run pytest
 test: lint dbt-build validate pytest
 
 dbt-build: $(BIN)/.installed
 	$(BIN)/dbt build
+
+## exports: (re)create one table per saved query in schema `exports` (see README)
+.PHONY: exports
+exports: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.exports
 
 summary: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.summary
