@@ -18,7 +18,6 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ STANDARD_GRAINS = ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR")
 # MetricFlow's planner keeps process-wide state (sequential ids), so planning is serialized;
 # executing the SQL is not.
 PLANNING_LOCK = threading.Lock()
+NO_PARAMETERS = SqlBindParameterSet()
 
 
 class NoSnapshotError(RuntimeError):
@@ -100,16 +100,16 @@ class ReadOnlyDuckDbClient:
     def sql_plan_renderer(self) -> DuckDbSqlPlanRenderer:
         return self._renderer
 
-    def query(self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = SqlBindParameterSet()):
+    def query(self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS) -> Any:
         raise NotImplementedError("the server executes compiled SQL itself")
 
     def execute(
-        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = SqlBindParameterSet()
+        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
     ) -> None:
         raise PermissionError("the semantic layer server is read-only")
 
     def dry_run(
-        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = SqlBindParameterSet()
+        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
     ) -> None:
         cursor = self._connection.cursor()
         try:
@@ -390,7 +390,7 @@ class Snapshot:
     def execute(self, sql: str) -> pa.Table:
         cursor = self.connection.cursor()
         try:
-            return cursor.execute(sql).fetch_arrow_table()
+            return cursor.execute(sql).to_arrow_table()
         finally:
             cursor.close()
 
@@ -482,7 +482,7 @@ def execute_outer(table: pa.Table, outer_sql: str) -> pa.Table:
     )
     try:
         connection.register(OUTER_TABLE, table)
-        return connection.execute(outer_sql).fetch_arrow_table()
+        return connection.execute(outer_sql).to_arrow_table()
     finally:
         connection.close()
 
@@ -502,7 +502,9 @@ def public_message(error: BaseException) -> str:
     else:
         reference = uuid.uuid4().hex[:12]
         # An explicit limit: the server sets sys.tracebacklimit = 0 (see __main__).
-        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__, limit=50))
+        trace = "".join(
+            traceback.format_exception(type(error), error, error.__traceback__, limit=50)
+        )
         log.error("internal error %s\n%s", reference, trace)
         return f"internal error (reference {reference}; see the server log)"
     message = PATH_PATTERN.sub("<path>", message)

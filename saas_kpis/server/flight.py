@@ -16,6 +16,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -148,6 +149,14 @@ def run_call(snapshot: Snapshot, call: Call) -> pa.Table:
     return execute_outer(table, call.outer_sql) if call.outer_sql else table
 
 
+@dataclass
+class Prepared:
+    """A prepared statement, with its result until the first execution takes it."""
+
+    statement: str
+    table: pa.Table | None
+
+
 class BearerAuthFactory(flight.ServerMiddlewareFactory):
     """Reject every call without `authorization: Bearer <token>` (UNAUTHENTICATED)."""
 
@@ -183,7 +192,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         super().__init__(location, middleware={"auth": BearerAuthFactory(tokens, environment_id)})
         self.store = store
         self.results: OrderedDict[bytes, pa.Table] = OrderedDict()
-        self.prepared: OrderedDict[bytes, str] = OrderedDict()
+        self.prepared: OrderedDict[bytes, Prepared] = OrderedDict()
         self.lock = threading.Lock()
 
     def run(self, statement: str) -> pa.Table:
@@ -199,17 +208,20 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         while len(store) > limit:
             store.popitem(last=False)
 
-    def statement_of(self, command: bytes) -> str:
+    def result_of(self, command: bytes) -> pa.Table:
+        """Run the statement of a Flight SQL command (or take a prepared statement's result)."""
         type_name, wrapper = unpack(command)
         if type_name == f"{PACKAGE}.CommandStatementQuery":
-            return message(wrapper, "CommandStatementQuery").query
+            return self.run(message(wrapper, "CommandStatementQuery").query)
         if type_name == f"{PACKAGE}.CommandPreparedStatementQuery":
             handle = message(wrapper, "CommandPreparedStatementQuery").prepared_statement_handle
             with self.lock:
-                statement = self.prepared.get(handle)
-            if statement is None:
-                raise pa.ArrowInvalid("unknown or closed prepared statement")
-            return statement
+                prepared = self.prepared.get(handle)
+                if prepared is None:
+                    raise pa.ArrowInvalid("unknown or closed prepared statement")
+                table, prepared.table = prepared.table, None
+            # The first execution uses the result computed for the schema at prepare time.
+            return table if table is not None else self.run(prepared.statement)
         raise NotImplementedError(
             f"Flight SQL command {type_name or 'without type'} is not supported"
         )
@@ -219,7 +231,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
     ) -> flight.FlightInfo:
         if descriptor.descriptor_type != flight.DescriptorType.CMD:
             raise NotImplementedError("only Flight SQL commands are supported")
-        table = self.run(self.statement_of(descriptor.command))
+        table = self.result_of(descriptor.command)
         handle = uuid.uuid4().bytes
         with self.lock:
             self.remember(self.results, handle, table, MAX_PENDING_RESULTS)
@@ -243,14 +255,15 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         if action.type == "CreatePreparedStatement":
             _, wrapper = unpack(action.body.to_pybytes())
             statement = message(wrapper, "ActionCreatePreparedStatementRequest").query
-            try:
-                parse_statement(statement)
-            except Exception as error:
-                raise pa.ArrowInvalid(public_message(error)) from None
+            # Run it now: the answer carries the result schema, which JDBC drivers read.
+            table = self.run(statement)
             handle = uuid.uuid4().bytes
             with self.lock:
-                self.remember(self.prepared, handle, statement, MAX_PREPARED)
-            result = SQL["ActionCreatePreparedStatementResult"](prepared_statement_handle=handle)
+                self.remember(self.prepared, handle, Prepared(statement, table), MAX_PREPARED)
+            result = SQL["ActionCreatePreparedStatementResult"](
+                prepared_statement_handle=handle,
+                dataset_schema=table.schema.serialize().to_pybytes(),
+            )
             return [pack(result)]
         if action.type == "ClosePreparedStatement":
             _, wrapper = unpack(action.body.to_pybytes())

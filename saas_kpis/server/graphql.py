@@ -49,7 +49,9 @@ enum MetricType { SIMPLE RATIO CUMULATIVE DERIVED CONVERSION }
 enum DimensionType { CATEGORICAL TIME }
 enum EntityType { FOREIGN NATURAL PRIMARY UNIQUE }
 enum AggregationType { SUM MIN MAX COUNT_DISTINCT SUM_BOOLEAN AVERAGE PERCENTILE MEDIAN COUNT }
-enum TimeGranularity { NANOSECOND MICROSECOND MILLISECOND SECOND MINUTE HOUR DAY WEEK MONTH QUARTER YEAR }
+enum TimeGranularity {
+  NANOSECOND MICROSECOND MILLISECOND SECOND MINUTE HOUR DAY WEEK MONTH QUARTER YEAR
+}
 enum DatePart { DOY DOW DAY MONTH QUARTER YEAR }
 enum QueryStatus { PENDING RUNNING COMPILED SUCCESSFUL FAILED }
 enum ExportDestinationType { TABLE VIEW }
@@ -128,7 +130,12 @@ type CreateQueryResult { queryId: String! }
 type CompileSqlResult { sql: String! }
 
 input MetricInput { name: String! }
-input GroupByInput { name: String! grain: TimeGranularity timeGranularity: String datePart: DatePart }
+input GroupByInput {
+  name: String!
+  grain: TimeGranularity
+  timeGranularity: String
+  datePart: DatePart
+}
 input WhereInput { sql: String! }
 input OrderByInput { metric: MetricInput groupBy: GroupByInput descending: Boolean }
 
@@ -265,12 +272,8 @@ class SemanticLayerGraphQL:
                 "totalPages": None,
             }
         if not job.future.done():
-            try:
-                await asyncio.wait_for(
-                    asyncio.shield(asyncio.wrap_future(job.future)), POLL_WAIT_SECONDS
-                )
-            except Exception:
-                pass
+            # Wait a little for a running query, so that a poll does not return RUNNING needlessly.
+            await asyncio.wait([asyncio.wrap_future(job.future)], timeout=POLL_WAIT_SECONDS)
         if not job.future.done():
             return {**result, "status": "RUNNING", "totalPages": None, "arrowResult": None}
         error = job.future.exception()

@@ -261,7 +261,8 @@ def parse_call(expression: str) -> Call:
     function = node.func.attr
     if function not in CALL_ARGUMENTS:
         raise StatementError(
-            f"unknown function semantic_layer.{function}; use one of {', '.join(sorted(CALL_ARGUMENTS))}"
+            f"unknown function semantic_layer.{function}; "
+            f"use one of {', '.join(sorted(CALL_ARGUMENTS))}"
         )
     if node.args:
         raise StatementError(f"semantic_layer.{function}() takes keyword arguments only")
@@ -467,7 +468,7 @@ def render_reference(ref: Reference) -> str:
         group_by = ref.keywords.get("group_by", [])
         if not group_by:
             raise StatementError("Metric() in a filter needs group_by=[...]")
-        return "{{ Metric(%r, group_by=%r) }}" % (ref.name, list(group_by))
+        return f"{{{{ Metric({ref.name!r}, group_by={list(group_by)!r}) }}}}"
     if "descending" in ref.methods or "entity_path" in ref.keywords:
         raise StatementError(f"{ref.kind}() in a filter takes a name, a grain and a date part only")
     grain = ref.args[0] if ref.args else ref.keywords.get("grain", ref.methods.get("grain"))
@@ -475,7 +476,7 @@ def render_reference(ref: Reference) -> str:
     if ref.kind == "Entity":
         if grain or date_part or len(ref.args) > 0:
             raise StatementError("Entity() takes only a name")
-        return "{{ Entity(%r) }}" % ref.name
+        return f"{{{{ Entity({ref.name!r}) }}}}"
     text = f"{ref.kind}({ref.name!r}"
     if ref.kind == "TimeDimension" and grain:
         text += f", {check_grain(grain)!r}"
