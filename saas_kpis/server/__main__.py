@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("metricflow", "metricflow_semantics"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return publish_command() if args.command == "publish" else serve_command()
 
 

@@ -30,13 +30,19 @@ from metricflow.engine.metricflow_engine import (
 )
 from metricflow.protocols.sql_client import SqlEngine
 from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
+from metricflow_semantic_interfaces.references import MetricReference
 from metricflow_semantics.model.dbt_manifest_parser import (
     parse_manifest_from_dbt_generated_manifest,
 )
 from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 
-from saas_kpis.server.statements import OUTER_TABLE, QueryRequest, StatementError
+from saas_kpis.server.statements import (
+    OUTER_TABLE,
+    QueryRequest,
+    StatementError,
+    group_by_item_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +50,8 @@ MANIFEST_FILE = "semantic_manifest.json"
 SNAPSHOT_PREFIX = "snapshot-"
 STANDARD_GRAINS = ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR")
 # MetricFlow's planner keeps process-wide state (sequential ids), so planning is serialized;
-# executing the SQL is not.
-PLANNING_LOCK = threading.Lock()
+# executing the SQL is not. Reentrant: metadata computations call each other.
+PLANNING_LOCK = threading.RLock()
 NO_PARAMETERS = SqlBindParameterSet()
 
 
@@ -398,16 +404,12 @@ class Snapshot:
         self.connection.close()
 
 
-def _metric_reference(name: str) -> Any:
-    from metricflow_semantic_interfaces.references import MetricReference
-
+def _metric_reference(name: str) -> MetricReference:
     return MetricReference(element_name=name)
 
 
 def _saved_group_by(text: str) -> dict[str, Any]:
     """`TimeDimension('metric_time', 'month')` (the manifest's form) as the API's group-by param."""
-    from saas_kpis.server.statements import StatementError, group_by_item_parts
-
     try:
         name, grain, date_part = group_by_item_parts(text)
     except StatementError:

@@ -212,6 +212,13 @@ def test_client_reads_the_url_formats_from_the_environment() -> None:
     assert os.environ["DBT_SL_ADBC_URL_FORMAT"] == dbtsl.env.ADBC_URL_FORMAT
 
 
+def test_a_fresh_server_answers_dimensions_first(served: Served) -> None:
+    # Metadata is computed lazily; dimensions() needs the metrics' granularities first.
+    with client().session() as sl:
+        dimensions = sl.dimensions(metrics=["mrr"])
+    assert set(SEGMENTS) <= {d.qualified_name for d in dimensions}
+
+
 def test_sync_client_lists_the_semantic_manifest(served: Served) -> None:
     semantic_manifest = manifest(served)
     with client().session() as sl:
@@ -366,6 +373,16 @@ def test_adbc_outer_select(served: Served) -> None:
         table = cursor.fetch_arrow_table()
         cursor.execute("select name, label from {{ semantic_layer.metrics() }} where name = 'nps'")
         nps = cursor.fetchall()
+        cursor.execute(
+            "select qualified_name from {{ semantic_layer.dimensions(metrics=['mrr']) }} "
+            "where type = 'CATEGORICAL' order by 1"
+        )
+        categorical = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "{{ semantic_layer.dimension_values(metrics=['mrr'], "
+            "group_by=Dimension('account_month__plan_tier')) }}"
+        )
+        tiers = cursor.fetch_arrow_table().column(0).to_pylist()
     rows = [
         r
         for r in mf_rows(served.project_dir, "--metrics=mrr", "--group-by=metric_time__month")
@@ -375,6 +392,25 @@ def test_adbc_outer_select(served: Served) -> None:
     assert nps == [
         ("nps", next(m["label"] for m in manifest(served)["metrics"] if m["name"] == "nps"))
     ]
+    assert set(SEGMENTS) <= set(categorical)
+    tier_rows = mf_rows(served.project_dir, "--metrics=mrr", "--group-by=account_month__plan_tier")
+    assert tiers == sorted(r["account_month__plan_tier"] for r in tier_rows)
+
+
+def test_a_cancelled_query_reports_failed(served: Served) -> None:
+    gql = SyncGraphQLClient(
+        server_host=HOST,
+        environment_id=ENVIRONMENT_ID,
+        auth_token=TOKEN,
+        url_format=dbtsl.env.GRAPHQL_URL_FORMAT,
+        lazy=True,
+    )
+    with gql.session():
+        query_id = gql.create_query(metrics=["mrr"], group_by=["metric_time__day"])
+        assert gql.cancel_query(query_id=query_id) == query_id
+        result = gql.get_query_result(query_id=query_id, page_num=1)
+    assert result.status.value == "FAILED"
+    assert result.error == "query was cancelled"
 
 
 def test_wrong_or_missing_token_is_an_auth_error(served: Served) -> None:
