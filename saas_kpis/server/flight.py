@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -95,7 +96,13 @@ def message(wrapper: any_pb2.Any, name: str) -> Any:
     return result
 
 
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def table_of(rows: list[dict[str, Any]], columns: list[str]) -> pa.Table:
+    """Metadata rows (GraphQL field names) as a table with snake_case columns."""
+
     def cell(value: Any) -> Any:
         if isinstance(value, dict):
             return json.dumps(value, sort_keys=True)
@@ -103,7 +110,7 @@ def table_of(rows: list[dict[str, Any]], columns: list[str]) -> pa.Table:
             return ",".join(str(v) for v in value)
         return value
 
-    return pa.table({column: [cell(row.get(column)) for row in rows] for column in columns})
+    return pa.table({snake_case(c): [cell(row.get(c)) for row in rows] for c in columns})
 
 
 def run_call(snapshot: Snapshot, call: Call) -> pa.Table:
