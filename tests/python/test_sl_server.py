@@ -534,7 +534,7 @@ def test_queries_keep_working_during_a_build_and_then_see_it(served: Served) -> 
                 except Exception as error:
                     failures.append(f"client {index}: {error!r}")
                 counts[index] += 1
-                time.sleep(0.2)
+                time.sleep(0.5)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for thread in threads:
@@ -547,7 +547,7 @@ def test_queries_keep_working_during_a_build_and_then_see_it(served: Served) -> 
             thread.join(timeout=60)
     assert build.returncode == 0, output[-3000:]
     assert not failures, failures[:10]
-    assert all(count > 0 for count in counts), counts
+    assert all(count >= 3 for count in counts), counts
 
     publish(
         served.project_dir / DUCKDB_FILE,
