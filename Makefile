@@ -5,21 +5,34 @@ BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean postgres-parity
+.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve postgres-parity
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --requirement requirements.txt
 	touch $@
 
-## build: create the venv, build the project on embedded DuckDB, print KPIs
-build: dbt-build summary
+## build: create the venv, build on embedded DuckDB, export the saved queries,
+## publish a serving snapshot for `make serve`, print KPIs
+build: dbt-build exports publish summary
 
 ## test: lint, build, validate the semantic layer, run pytest
 test: lint dbt-build validate pytest
 
 dbt-build: $(BIN)/.installed
 	$(BIN)/dbt build
+
+## exports: (re)create one table per saved query in schema `exports` (see README)
+exports: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.exports
+
+## publish: copy the finished build to a new read-only serving snapshot (serving/)
+publish: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.server publish
+
+## serve: Semantic Layer API server on loopback (GraphQL + Flight SQL; see README)
+serve: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.server serve
 
 summary: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.summary
@@ -50,4 +63,4 @@ seeds: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.generate --out seeds
 
 clean:
-	rm -rf target logs dbt_packages saas_kpis.duckdb
+	rm -rf target logs dbt_packages saas_kpis.duckdb serving

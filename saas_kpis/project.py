@@ -91,18 +91,16 @@ def mf_query(
     metrics: list[str],
     group_by: list[str],
     where: str | None = None,
+    saved_query: str | None = None,
     target: str | None = None,
 ) -> list[dict[str, str]]:
-    """Rows of `mf query` as dicts of strings (column name -> value)."""
+    """Rows of `mf query` (or `mf query --saved-query`) as dicts of strings (column -> value)."""
     output = project_dir / "target" / "mf_query.csv"
-    command = [
-        venv_bin("mf"),
-        "query",
-        "--metrics",
-        ",".join(metrics),
-        "--csv",
-        str(output),
-    ]
+    command = [venv_bin("mf"), "query", "--csv", str(output)]
+    if saved_query:
+        command += ["--saved-query", saved_query]
+    if metrics:
+        command += ["--metrics", ",".join(metrics)]
     if group_by:
         command += ["--group-by", ",".join(group_by)]
     if where:
