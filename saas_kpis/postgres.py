@@ -43,12 +43,8 @@ CREATECLUSTER_CONF = Path("/etc/postgresql-common/createcluster.conf")
 MAIN_CLUSTER_SETTING = re.compile(r"^#?\s*create_main_cluster\b.*$", re.MULTILINE)
 SERVER_USER = "postgres"
 DATABASE = "saas_kpis"
-DEFAULT_COMMAND = (
-    sys.executable,
-    "-m",
-    "pytest",
-    "tests/python/test_postgres_parity.py",
-)
+PARITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "python" / "test_postgres_parity.py"
+DEFAULT_COMMAND = (sys.executable, "-m", "pytest", str(PARITY_TESTS))
 # A throwaway cluster needs no durability: skipping fsync makes the build faster.
 SERVER_OPTIONS = (
     "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
@@ -165,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     started_at = time.perf_counter()
     with throwaway_server(install_postgres()) as connection:
         print(f"PostgreSQL on 127.0.0.1:{connection['SAAS_KPIS_PG_PORT']}", flush=True)
-        returncode = subprocess.run(command, env={**os.environ, **connection}, check=False)
+        completed = subprocess.run(command, env={**os.environ, **connection}, check=False)
     print(f"PostgreSQL stopped after {time.perf_counter() - started_at:.0f} s", flush=True)
-    return returncode.returncode
+    return completed.returncode
 
 
 if __name__ == "__main__":
