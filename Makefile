@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve
+.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve postgres-parity
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ validate: $(BIN)/.installed
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
+
+## postgres-parity: on a throwaway PostgreSQL server (apt-installed if missing),
+## build the project and check that every mart and metric equals DuckDB's
+postgres-parity: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.postgres
 
 ## catalog: regenerate docs/metric_catalog.md from the semantic manifest
 catalog: $(BIN)/.installed

@@ -51,8 +51,11 @@ def copy_project(destination: Path, seeds_dir: Path | None = None) -> Path:
     return destination
 
 
-def project_env(project_dir: Path) -> dict[str, str]:
+def project_env(project_dir: Path, target: str | None = None) -> dict[str, str]:
+    """Environment for dbt and mf in project_dir; target names the profile target."""
     env = dict(os.environ)
+    if target is not None:
+        env["SAAS_KPIS_TARGET"] = target
     env["DBT_PROFILES_DIR"] = str(project_dir / "profiles")
     env["SAAS_KPIS_DUCKDB_PATH"] = str(project_dir / DUCKDB_FILE)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -60,7 +63,11 @@ def project_env(project_dir: Path) -> dict[str, str]:
 
 
 def dbt(
-    project_dir: Path, *args: str, dbt_vars: dict | None = None, check: bool = True
+    project_dir: Path,
+    *args: str,
+    dbt_vars: dict | None = None,
+    check: bool = True,
+    target: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a dbt command in project_dir; raise with its output when check fails."""
     command = [venv_bin("dbt"), *args]
@@ -69,7 +76,7 @@ def dbt(
     completed = subprocess.run(
         command,
         cwd=project_dir,
-        env=project_env(project_dir),
+        env=project_env(project_dir, target),
         capture_output=True,
         text=True,
         check=False,
@@ -85,6 +92,7 @@ def mf_query(
     group_by: list[str],
     where: str | None = None,
     saved_query: str | None = None,
+    target: str | None = None,
 ) -> list[dict[str, str]]:
     """Rows of `mf query` (or `mf query --saved-query`) as dicts of strings (column -> value)."""
     output = project_dir / "target" / "mf_query.csv"
@@ -100,7 +108,7 @@ def mf_query(
     completed = subprocess.run(
         command,
         cwd=project_dir,
-        env=project_env(project_dir),
+        env=project_env(project_dir, target),
         capture_output=True,
         text=True,
         check=False,

@@ -39,7 +39,7 @@ active_items_ranked as (
             partition by account_id, month_start_date
             -- rounded so that float noise cannot break a tie
             order by
-                round(item_mrr_usd, 6) desc,
+                {{ round_double('item_mrr_usd', 6) }} desc,
                 plan_tier_rank desc,
                 subscription_item_id asc
         ) as item_rank

@@ -52,7 +52,8 @@ sequenced as (
 rounded as (
     select
         *,
-        round(ending_mrr_usd - starting_mrr_usd, 6) as mrr_change_usd
+        {{ round_double('ending_mrr_usd - starting_mrr_usd', 6) }}
+            as mrr_change_usd
     from sequenced
 ),
 
