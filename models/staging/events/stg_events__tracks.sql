@@ -1,5 +1,10 @@
 {#- The source may deliver one event twice: each event_id is kept once, as
-    its earliest delivery (earliest received_at). -#}
+    its earliest delivery (earliest received_at). A table, not a view like
+    the other staging models: the de-duplication is a window over the whole
+    event log, and a view would repeat it in every test and every model that
+    reads it (about 10 times per build; see README, Benchmarks). -#}
+{{ config(materialized='table') }}
+
 with
 
 source as (
