@@ -219,9 +219,10 @@ class Bench:
 
     def cli_queries(self, spec: list[dict[str, object]]) -> list[list[float]]:
         times = []
-        for query in spec:
+        for n, query in enumerate(spec):
             seconds = []
-            for i in range(self.args.cli_runs):
+            limit = self.args.cli_limit
+            for i in range(self.args.cli_runs if limit is None or n < limit else 0):
                 command = [venv_bin("mf"), "query", "--metrics", str(query["metric"])]
                 if query["group_by"]:
                     command += ["--group-by", ",".join(query["group_by"])]
@@ -292,6 +293,7 @@ class Bench:
             "settings": {
                 "runs": self.args.runs,
                 "cli_runs": self.args.cli_runs,
+                "cli_limit": self.args.cli_limit,
                 "dbt_threads": self.args.dbt_threads,
                 "duckdb_threads": self.args.duckdb_threads,
                 "duckdb_memory_limit": self.args.memory_limit,
@@ -344,10 +346,12 @@ def markdown(result: dict) -> str:
         lines += [f"**Note:** {result['note']}", ""]
     rows = ", ".join(f"{name.split('/')[-1]} {count:,}" for name, count in d["rows"].items())
     s = result["settings"]
+    cli_scope = "all metrics" if s["cli_limit"] is None else f"first {s['cli_limit']} metrics"
     lines += [
         f"Dataset (seed {d['seed']}, as of {d['as_of']}): {rows}.",
         "",
-        f"Settings: {s['runs']} runs (medians), mf CLI {s['cli_runs']} run(s) per query, "
+        f"Settings: {s['runs']} runs (medians), mf CLI {s['cli_runs']} run(s) per query "
+        f"({cli_scope}), "
         f"dbt threads {s['dbt_threads']}, DuckDB threads {s['duckdb_threads']}, "
         f"DuckDB memory_limit {s['duckdb_memory_limit']}.",
         "",
@@ -390,6 +394,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=sorted(PRESETS), default="M")
     parser.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
     parser.add_argument("--cli-runs", type=int, default=1, help="mf CLI runs per query (0: skip)")
+    parser.add_argument(
+        "--cli-limit",
+        type=int,
+        help="time the mf CLI for the first N metrics of the catalog only (default: all)",
+    )
     parser.add_argument("--dbt-threads", type=int, default=2)
     parser.add_argument("--duckdb-threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit")

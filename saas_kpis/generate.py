@@ -41,6 +41,9 @@ stream and rows are written in primary-key order.
 Usage::
 
     python -m saas_kpis.generate --out seeds --seed 42 --scale 1.0 --as-of 2026-06-30
+    python -m saas_kpis.generate --format parquet --preset M --out bench/data/M
+
+The second form writes the benchmark datasets (see :mod:`saas_kpis.parquet_data`).
 """
 
 from __future__ import annotations
