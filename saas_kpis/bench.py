@@ -107,7 +107,7 @@ def ensure_data(scale: str, data_root: Path) -> tuple[Path, date]:
 
 
 def next_day_files(data_dir: Path) -> list[tuple[Path, Path]]:
-    """(held-out file, where it goes in the dataset) for the last day of the event logs."""
+    """(held-out file, where it goes in the dataset): the event-log rows from the last day on."""
     pairs = []
     for path in sorted((data_dir / "next_day").glob("*/*/*.parquet")):
         relative = path.relative_to(data_dir / "next_day")

@@ -10,8 +10,9 @@ The two event logs are generated per batch of accounts and written one file per 
 that memory stays bounded at scale L (100M events). Each batch draws from its own random
 stream; with a single batch the rows equal those of the CSV generator at the same seed.
 
-The events received on the as-of day (and the API requests of that day) go to ``next_day/``:
-the benchmark builds up to the day before, then adds that day and runs incrementally.
+The events received from the as-of day on (and the API requests of that day) go to
+``next_day/``: the benchmark builds up to the day before with only the rows received by then,
+as a loader would have delivered them, then adds those rows and runs incrementally.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -79,17 +80,16 @@ class Writer:
         self.out = out
         self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads})
         self.day_start = f"timestamp '{as_of.isoformat()}'"
-        self.day_end = f"timestamp '{(as_of + timedelta(days=1)).isoformat()}'"
         self.rows: dict[str, int] = {}
 
     def copy(self, select_sql: str, table: str, part: str, next_day_column: str | None) -> None:
-        """COPY a query to ``table``'s part file (rows of the as-of day to ``next_day/``)."""
+        """COPY a query to ``table``'s part file (rows from the as-of day on to ``next_day/``)."""
         targets = [(self.out / table, "true")]
         if next_day_column is not None:
-            on_day = f"{next_day_column} >= {self.day_start} and {next_day_column} < {self.day_end}"
+            later = f"{next_day_column} >= {self.day_start}"
             targets = [
-                (self.out / table, f"not ({on_day})"),
-                (self.out / "next_day" / table, on_day),
+                (self.out / table, f"not ({later})"),
+                (self.out / "next_day" / table, later),
             ]
         self.con.execute(f"create or replace temp table part as {select_sql}")
         for directory, condition in targets:
