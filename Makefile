@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve postgres-parity
+.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
+	postgres-parity bench bench-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,18 @@ catalog: $(BIN)/.installed
 ## seeds: regenerate the shipped seed files with the data generator
 seeds: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.generate --out seeds
+
+SCALE ?= M
+RUNS ?= 3
+
+## bench: benchmark on Parquet data (SCALE=S|M|L, RUNS=3): full and incremental dbt build,
+##        parse, one query per metric (mf CLI, warm API, raw DuckDB) -> bench/results/
+bench: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.bench --scale $(SCALE) --runs $(RUNS)
+
+## bench-data: only generate the Parquet dataset bench/data/$(SCALE)
+bench-data: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.generate --format parquet --preset $(SCALE) --out bench/data/$(SCALE)
 
 clean:
 	rm -rf target logs dbt_packages saas_kpis.duckdb serving

@@ -41,6 +41,9 @@ stream and rows are written in primary-key order.
 Usage::
 
     python -m saas_kpis.generate --out seeds --seed 42 --scale 1.0 --as-of 2026-06-30
+    python -m saas_kpis.generate --format parquet --preset M --out bench/data/M
+
+The second form writes the benchmark datasets (see :mod:`saas_kpis.parquet_data`).
 """
 
 from __future__ import annotations
@@ -1248,6 +1251,21 @@ def receive_times(rng: np.random.Generator, cal: Calendar, t: np.ndarray) -> np.
     return t + lag
 
 
+@dataclass
+class TrackRows:
+    """events_tracks rows as typed arrays (indexes into the accounts and users passed in)."""
+
+    event_number: np.ndarray  # 0-based number of the event (a second delivery repeats it)
+    n_events: int  # distinct events
+    account: np.ndarray
+    user: np.ndarray
+    name: np.ndarray
+    feature: np.ndarray  # NULL unless feature_used
+    step: np.ndarray  # NULL unless onboarding_step_completed
+    occurred: np.ndarray
+    received: np.ndarray
+
+
 def build_tracks(
     rng: np.random.Generator,
     cal: Calendar,
@@ -1255,16 +1273,18 @@ def build_tracks(
     users: Users,
     factor: np.ndarray,
     week_starts: np.ndarray,
-) -> dict[str, list[str]]:
+    session_events_per_account: float = TRACK_EVENTS_PER_ACCOUNT,
+) -> TrackRows:
     """events_tracks: scripted lifecycle events + sessions, with late and duplicated deliveries."""
     first_project = first_projects(rng, cal, acc)
     has_fp = first_project != NULL
     fp_users = users.first_of_account[has_fp]
+    target = session_events_per_account * acc.n
     batches = [
         EventBatch.of(fp_users, EV["project_created"], first_project[has_fp]),
         onboarding_events(rng, users),
         invite_events(rng, users, acc),
-        session_events(rng, cal, users, factor, week_starts, TRACK_EVENTS_PER_ACCOUNT * acc.n),
+        session_events(rng, cal, users, factor, week_starts, target),
     ]
     ev = EventBatch.concat(batches)
     ev = ev.where(ev.t <= cal.end_sec)
@@ -1283,17 +1303,32 @@ def build_tracks(
     recv = np.concatenate([received, received[dup] + rng.integers(1, 6 * 3600, len(dup))])
     out_order = np.lexsort((recv, row))
     row, recv = row[out_order], recv[out_order]
-    event_ids = make_ids("evt", n, 7)
+    return TrackRows(
+        event_number=row,
+        n_events=n,
+        account=users.account[ev.user[row]],
+        user=ev.user[row],
+        name=ev.name[row],
+        feature=feature[row],
+        step=ev.step[row],
+        occurred=ev.t[row],
+        received=recv,
+    )
+
+
+def tracks_table(tracks: TrackRows, acc: Accounts, users: Users) -> dict[str, list[str]]:
+    """events_tracks rows as text."""
+    event_ids = make_ids("evt", tracks.n_events, 7)
     feature_names = [f[0] for f in FEATURES]
     return {
-        "event_id": [event_ids[i] for i in row.tolist()],
-        "account_id": [acc.ids[a] for a in users.account[ev.user[row]].tolist()],
-        "user_id": [users.ids[u] for u in ev.user[row].tolist()],
-        "event_name": [EVENT_NAMES[k] for k in ev.name[row].tolist()],
-        "feature_name": ["" if f == NULL else feature_names[f] for f in feature[row].tolist()],
-        "onboarding_step": fmt_int(ev.step[row]),
-        "occurred_at": fmt_ts(ev.t[row]),
-        "received_at": fmt_ts(recv),
+        "event_id": [event_ids[i] for i in tracks.event_number.tolist()],
+        "account_id": [acc.ids[a] for a in tracks.account.tolist()],
+        "user_id": [users.ids[u] for u in tracks.user.tolist()],
+        "event_name": [EVENT_NAMES[k] for k in tracks.name.tolist()],
+        "feature_name": ["" if f == NULL else feature_names[f] for f in tracks.feature.tolist()],
+        "onboarding_step": fmt_int(tracks.step),
+        "occurred_at": fmt_ts(tracks.occurred),
+        "received_at": fmt_ts(tracks.received),
     }
 
 
@@ -1340,22 +1375,38 @@ def api_status(
     return np.where(err, err_code, status)
 
 
+def api_rates(rng: np.random.Generator, acc: Accounts, max_tier: np.ndarray) -> np.ndarray:
+    """Each account's API intensity (0 = no API use); bigger tiers use the API more often."""
+    p_api = np.array([0.02, 0.08, 0.40, 0.70])[max_tier + 1]
+    return np.where(rng.random(acc.n) < p_api, rng.lognormal(0.0, 1.0, acc.n), 0.0)
+
+
+@dataclass
+class ApiRows:
+    """events_api_requests rows as typed arrays, in request_id order."""
+
+    account: np.ndarray
+    occurred: np.ndarray
+    endpoint: np.ndarray
+    status: np.ndarray
+    latency: np.ndarray
+
+
 def build_api_requests(
     rng: np.random.Generator,
     cal: Calendar,
     acc: Accounts,
-    max_tier: np.ndarray,
+    api_rate: np.ndarray,
     factor: np.ndarray,
     week_starts: np.ndarray,
     inc: Incidents,
-) -> tuple[dict[str, list[str]], np.ndarray]:
-    """Public API log; returns the table and each account's API intensity (0 = no API use)."""
-    p_api = np.array([0.02, 0.08, 0.40, 0.70])[max_tier + 1]
-    api_rate = np.where(rng.random(acc.n) < p_api, rng.lognormal(0.0, 1.0, acc.n), 0.0)
+    requests_per_account: float = API_REQUESTS_PER_ACCOUNT,
+) -> ApiRows:
+    """Public API log with throttling bursts and incident-driven errors and latency."""
     lo = np.maximum(week_starts[None, :], acc.created_sec[:, None])
     hi = np.minimum(week_starts[None, :] + WEEK, cal.end_sec + 1)
     lam = api_rate[:, None] * factor * (np.clip(hi - lo, 0, None) / WEEK)
-    lam *= API_REQUESTS_PER_ACCOUNT * acc.n / max(lam.sum(), 1e-9)
+    lam *= requests_per_account * acc.n / max(lam.sum(), 1e-9)
     counts = rng.poisson(lam)
     aa, ww = np.nonzero(counts)
     reps = counts[aa, ww]
@@ -1383,15 +1434,19 @@ def build_api_requests(
     status = np.concatenate([status, b_status])
     latency = np.maximum(np.concatenate([latency, b_latency]).round(), 0).astype(np.int64)
     order = np.lexsort((latency, status, endpoint, acct, t))
-    table = {
-        "request_id": make_ids("req", len(t), 7),
-        "account_id": [acc.ids[a] for a in acct[order].tolist()],
-        "occurred_at": fmt_ts(t[order]),
-        "endpoint": [ENDPOINTS[e] for e in endpoint[order].tolist()],
-        "http_status": fmt_int(status[order]),
-        "latency_ms": fmt_int(latency[order]),
+    return ApiRows(acct[order], t[order], endpoint[order], status[order], latency[order])
+
+
+def api_table(rows: ApiRows, acc: Accounts) -> dict[str, list[str]]:
+    """events_api_requests rows as text."""
+    return {
+        "request_id": make_ids("req", len(rows.occurred), 7),
+        "account_id": [acc.ids[a] for a in rows.account.tolist()],
+        "occurred_at": fmt_ts(rows.occurred),
+        "endpoint": [ENDPOINTS[e] for e in rows.endpoint.tolist()],
+        "http_status": fmt_int(rows.status),
+        "latency_ms": fmt_int(rows.latency),
     }
-    return table, api_rate
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1822,8 +1877,23 @@ def build_nps(
 # --------------------------------------------------------------------------------------------------
 
 
-def generate(out: Path, seed: int, scale: float, as_of: date) -> dict[str, tuple[int, int]]:
-    """Simulate everything and write the 13 CSV files; returns {relative path: (rows, bytes)}."""
+@dataclass
+class World:
+    """The simulated company: every table but the two event logs, and what drives those logs."""
+
+    cal: Calendar
+    rngs: dict[str, np.random.Generator]
+    acc: Accounts
+    users: Users
+    factor: np.ndarray
+    week_starts: np.ndarray
+    inc: Incidents
+    api_rate: np.ndarray
+    tables: dict[str, dict[str, list[str]]]  # the 11 tables other than the event logs, as text
+
+
+def simulate(seed: int, scale: float, as_of: date) -> World:
+    """Simulate accounts, billing, users, activity and support (not yet the event logs)."""
     cal = Calendar(as_of)
     rngs = dict(
         zip(
@@ -1844,12 +1914,10 @@ def generate(out: Path, seed: int, scale: float, as_of: date) -> dict[str, tuple
     users = build_users(rngs["users"], cal, acc, windows, max_tier)
     week_starts = cal.week_starts()
     factor = activity_factor(rngs["activity"], cal, acc, windows, week_starts)
-    tracks = build_tracks(rngs["tracks"], cal, acc, users, factor, week_starts)
-    api, api_rate = build_api_requests(rngs["api"], cal, acc, max_tier, factor, week_starts, inc)
+    api_rate = api_rates(rngs["api"], acc, max_tier)
     invoices = build_invoices(
         rngs["invoices"], cal, acc, subs, plans, items, windows, api_rate, inc
     )
-
     tables = {
         "billing/billing_accounts.csv": accounts_table(acc),
         "billing/billing_plans.csv": plans_table(plans),
@@ -1859,13 +1927,54 @@ def generate(out: Path, seed: int, scale: float, as_of: date) -> dict[str, tuple
         "billing/billing_revenue_targets.csv": build_targets(rngs["targets"], cal, acc, items),
         "events/events_users.csv": users_table(users, acc),
         "events/events_features.csv": features_table(cal),
-        "events/events_tracks.csv": tracks,
-        "events/events_api_requests.csv": api,
         "support/support_tickets.csv": build_tickets(rngs["tickets"], cal, acc, windows, max_tier),
         "support/support_nps_responses.csv": build_nps(rngs["nps"], cal, acc, users, windows),
         "support/support_incidents.csv": incidents_table(inc),
     }
-    return {name: write_csv(out / name, cols) for name, cols in tables.items()}
+    return World(cal, rngs, acc, users, factor, week_starts, inc, api_rate, tables)
+
+
+TABLE_ORDER = (
+    "billing/billing_accounts.csv",
+    "billing/billing_plans.csv",
+    "billing/billing_fx_rates.csv",
+    "billing/billing_subscription_items.csv",
+    "billing/billing_invoices.csv",
+    "billing/billing_revenue_targets.csv",
+    "events/events_users.csv",
+    "events/events_features.csv",
+    "events/events_tracks.csv",
+    "events/events_api_requests.csv",
+    "support/support_tickets.csv",
+    "support/support_nps_responses.csv",
+    "support/support_incidents.csv",
+)
+
+
+def generate(
+    out: Path,
+    seed: int,
+    scale: float,
+    as_of: date,
+    session_events_per_account: float = TRACK_EVENTS_PER_ACCOUNT,
+    api_requests_per_account: float = API_REQUESTS_PER_ACCOUNT,
+) -> dict[str, tuple[int, int]]:
+    """Simulate everything and write the 13 CSV files; returns {relative path: (rows, bytes)}."""
+    w = simulate(seed, scale, as_of)
+    tracks = build_tracks(
+        w.rngs["tracks"], w.cal, w.acc, w.users, w.factor, w.week_starts,
+        session_events_per_account,
+    )  # fmt: skip
+    api = build_api_requests(
+        w.rngs["api"], w.cal, w.acc, w.api_rate, w.factor, w.week_starts, w.inc,
+        api_requests_per_account,
+    )  # fmt: skip
+    tables = {
+        **w.tables,
+        "events/events_tracks.csv": tracks_table(tracks, w.acc, w.users),
+        "events/events_api_requests.csv": api_table(api, w.acc),
+    }
+    return {name: write_csv(out / name, tables[name]) for name in TABLE_ORDER}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1880,15 +1989,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=date(2026, 6, 30),
         help="last day of data (YYYY-MM-DD)",
     )
+    parser.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="csv: the seed files; parquet: benchmark files (see saas_kpis.parquet_data)",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=("S", "M", "L"),
+        help="benchmark size (parquet only): S = the seeds, M = ~10M events, L = ~100M events",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: generate the seeds and print rows and size per file."""
+    """Entry point: generate the seeds (or Parquet files) and print rows (and size) per file."""
     args = parse_args(argv)
     if args.scale <= 0:
         raise SystemExit("--scale must be positive")
     t0 = time.perf_counter()
+    if args.format == "parquet":
+        from saas_kpis.parquet_data import PRESETS, write_parquet
+
+        if args.preset is None:
+            raise SystemExit("--format parquet needs --preset S, M or L")
+        rows = write_parquet(args.out, args.seed, PRESETS[args.preset], args.as_of)
+        for name, count in rows.items():
+            print(f"{name:45s} {count:>12,d} rows")
+        print(f"{'total':45s} {sum(rows.values()):>12,d} rows in {time.perf_counter() - t0:.1f} s")
+        return
+    if args.preset is not None:
+        raise SystemExit("--preset needs --format parquet")
     stats = generate(args.out, args.seed, args.scale, args.as_of)
     total = 0
     for name, (rows, size) in stats.items():

@@ -15,8 +15,9 @@ from reference import parse_timestamp
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 
 AS_OF = "2026-06-30"
-INCREMENTAL_MODELS = ("int_events_known_as_of", "fct_api_requests")
+INCREMENTAL_MODELS = ("stg_events__tracks", "int_events_known_as_of", "fct_api_requests")
 COMPARED_RELATIONS = (
+    "main_staging.stg_events__tracks",
     "main_intermediate.int_events_known_as_of",
     "main.fct_api_requests",
     "main.fct_daily_user_activity",

@@ -50,7 +50,7 @@ def test_unknown_raw_data_value_is_a_clear_error(tmp_path: Path) -> None:
     project_dir = copy_project(tmp_path / "project")
     completed = dbt(project_dir, "parse", dbt_vars={"raw_data": "lake"}, check=False)
     assert completed.returncode != 0
-    assert "var raw_data must be 'seeds' or 'warehouse', got 'lake'" in completed.stdout
+    assert "var raw_data must be 'seeds', 'warehouse' or 'parquet', got 'lake'" in completed.stdout
 
 
 def test_malformed_as_of_date_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,5 +1,18 @@
 {#- The source may deliver one event twice: each event_id is kept once, as
-    its earliest delivery (earliest received_at). -#}
+    its earliest delivery (earliest received_at). Incremental, not a view
+    like the other staging models: the de-duplication is a window over the
+    whole event log, which a view would repeat in every test and model that
+    reads it, and a table in every run (see README, Benchmarks). Each run
+    ranks the deliveries received since the last run, minus the lookback
+    (var event_lookback_days), together with the rows already kept for the
+    same event_ids, so a later second delivery changes nothing. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 source as (
@@ -19,6 +32,29 @@ renamed as (
     from source
 ),
 
+new_deliveries as (
+    select * from renamed
+    where {{ incremental_watermark_filter('received_at') }}
+),
+
+deliveries as (
+    select * from new_deliveries
+    {%- if is_incremental() %}
+    union all
+    select
+        event_id,
+        account_id,
+        user_id,
+        event_name,
+        feature_name,
+        onboarding_step,
+        occurred_at,
+        received_at
+    from {{ this }}
+    where event_id in (select new_deliveries.event_id from new_deliveries)
+    {%- endif %}
+),
+
 deliveries_ranked as (
     select
         *,
@@ -26,7 +62,7 @@ deliveries_ranked as (
             partition by event_id
             order by received_at, occurred_at, account_id, user_id
         ) as delivery_number
-    from renamed
+    from deliveries
 ),
 
 final as (

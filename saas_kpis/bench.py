@@ -1,0 +1,431 @@
+"""Benchmark the project on a Parquet dataset: `make bench SCALE=M` (or S, L).
+
+Steps, on a copy of the project under ``bench/data/<scale>-project`` (the developer's warehouse
+is never touched), with the profile target ``bench`` (DuckDB memory_limit and threads capped):
+
+1. generate ``bench/data/<scale>`` (Parquet, ``saas_kpis.parquet_data``) if it is missing;
+2. ``dbt parse --no-partial-parse``, timed;
+3. per run: a full ``dbt build`` up to the day before the as-of date (fresh DuckDB file), under
+   ``/usr/bin/time -v`` for the peak RSS; then the held-out last day of events and API requests
+   is added and ``dbt build`` runs again incrementally with the as-of date one day later;
+4. one query per metric (metric x ``metric_time__month`` x one segment, whole range): through
+   the ``mf`` CLI, warm in one process through the MetricFlow Python API
+   (``saas_kpis.bench_queries``), and the SQL MetricFlow generated run directly in DuckDB.
+
+Figures are medians over the runs. The result goes to ``bench/results/<scale>-<UTC time>.json``
+and ``bench/results/<scale>.md`` and is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from saas_kpis.catalog import catalog_entries
+from saas_kpis.parquet_data import PRESETS, write_parquet
+from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
+
+GNU_TIME = Path("/usr/bin/time")
+NEXT_DAY_PREFIX = "part-next-day-"
+TIME_GRAIN = "month"
+TARGETS = {"full_build_seconds": 600.0, "peak_rss_gb": 8.0, "incremental_ratio": 0.05}
+WARM_QUERY_TARGET_SECONDS = 1.0
+
+
+@dataclass
+class Timed:
+    """One timed command."""
+
+    seconds: float
+    peak_rss_mb: float | None
+
+
+def machine() -> dict[str, object]:
+    """Cores, memory, load average, versions."""
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    total = re.search(r"MemTotal:\s+(\d+) kB", meminfo)
+    model = ""
+    if Path("/proc/cpuinfo").exists():
+        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        model = found.group(1).strip() if found else ""
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(int(total.group(1)) / 1024**2, 1) if total else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def run_timed(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> Timed:
+    """Run a command under /usr/bin/time -v; wall time and peak RSS; raise on failure."""
+    with tempfile.NamedTemporaryFile(suffix=".time") as time_file:
+        start = time.perf_counter()
+        with log.open("w") as out:
+            completed = subprocess.run(
+                [str(GNU_TIME), "-v", "-o", time_file.name, *command],
+                cwd=cwd,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        seconds = time.perf_counter() - start
+        report = Path(time_file.name).read_text()
+    if completed.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-40:])
+        raise RuntimeError(f"{' '.join(command)} failed (log: {log}):\n{tail}")
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", report)
+    return Timed(seconds, int(rss.group(1)) / 1024 if rss else None)
+
+
+def ensure_data(scale: str, data_root: Path) -> tuple[Path, date]:
+    """The dataset directory (generated when missing) and its as-of date."""
+    data_dir = data_root / scale
+    manifest = data_dir / "manifest.json"
+    if not manifest.exists():
+        print(f"generating {data_dir} (preset {scale}) ...", flush=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        write_parquet(data_dir, 42, PRESETS[scale], date(2026, 6, 30))
+    return data_dir, date.fromisoformat(json.loads(manifest.read_text())["as_of"])
+
+
+def next_day_files(data_dir: Path) -> list[tuple[Path, Path]]:
+    """(held-out file, where it goes in the dataset): the event-log rows from the last day on."""
+    pairs = []
+    for path in sorted((data_dir / "next_day").glob("*/*/*.parquet")):
+        relative = path.relative_to(data_dir / "next_day")
+        target = data_dir / relative.parent / f"{NEXT_DAY_PREFIX}{path.name}"
+        pairs.append((path, target))
+    return pairs
+
+
+def remove_next_day(data_dir: Path) -> None:
+    """Restore the dataset to 'up to the day before the as-of date'."""
+    for _, target in next_day_files(data_dir):
+        target.unlink(missing_ok=True)
+
+
+def add_next_day(data_dir: Path) -> None:
+    """Append the held-out day (as a loader would drop new files)."""
+    for source, target in next_day_files(data_dir):
+        shutil.copy2(source, target)
+
+
+def slowest_models(run_results: Path, n: int = 10) -> list[dict[str, object]]:
+    """The n slowest models of a run_results.json."""
+    results = json.loads(run_results.read_text())["results"]
+    models = [r for r in results if r["unique_id"].startswith("model.")]
+    models.sort(key=lambda r: r["execution_time"], reverse=True)
+    return [
+        {"model": r["unique_id"].split(".")[-1], "seconds": round(r["execution_time"], 2)}
+        for r in models[:n]
+    ]
+
+
+def query_spec(manifest_json: str) -> list[dict[str, object]]:
+    """Per metric: metric_time at month grain (else its coarsest grain) and one segment."""
+    spec = []
+    for entry in catalog_entries(manifest_json):
+        grains = entry.group_bys.metric_time_grains
+        grain = TIME_GRAIN if TIME_GRAIN in grains else (grains[-1] if grains else None)
+        group_by = [f"metric_time__{grain}"] if grain else []
+        segments = entry.group_bys.segments or tuple(
+            d for d in entry.group_bys.dimensions if d.endswith("__plan_tier")
+        )
+        if segments:
+            group_by.append(segments[0])
+        spec.append({"metric": entry.name, "group_by": group_by})
+    return spec
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+class Bench:
+    """The benchmark of one scale."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data_dir, self.as_of = ensure_data(args.scale, args.data_root)
+        self.project = args.data_root / f"{args.scale}-project"
+        shutil.rmtree(self.project, ignore_errors=True)
+        copy_project(self.project)
+        self.logs = self.project / "bench-logs"
+        self.logs.mkdir()
+        self.env = project_env(self.project)
+        self.env.update(
+            {
+                "SAAS_KPIS_TARGET": "bench",
+                "SAAS_KPIS_THREADS": str(args.dbt_threads),
+                "SAAS_KPIS_DUCKDB_MEMORY_LIMIT": args.memory_limit,
+                "SAAS_KPIS_DUCKDB_THREADS": str(args.duckdb_threads),
+            }
+        )
+
+    def dbt_vars(self, as_of: date) -> str:
+        return json.dumps(
+            {
+                "raw_data": "parquet",
+                "raw_parquet_dir": str(self.data_dir.resolve()),
+                "as_of_date": as_of.isoformat(),
+            }
+        )
+
+    def dbt(self, name: str, *args: str, as_of: date | None = None) -> Timed:
+        command = [venv_bin("dbt"), *args]
+        if as_of is not None:
+            command += ["--vars", self.dbt_vars(as_of)]
+        return run_timed(command, self.project, self.env, self.logs / f"{name}.log")
+
+    def parse(self) -> list[Timed]:
+        return [
+            self.dbt(f"parse-{i}", "parse", "--no-partial-parse", as_of=self.as_of)
+            for i in range(self.args.runs)
+        ]
+
+    def builds(self) -> tuple[list[Timed], list[Timed], list[dict[str, object]]]:
+        """Full build to the day before as-of, then the incremental run with one more day."""
+        full, incremental, slowest = [], [], []
+        for i in range(self.args.runs):
+            remove_next_day(self.data_dir)
+            (self.project / DUCKDB_FILE).unlink(missing_ok=True)
+            print(f"full build {i + 1}/{self.args.runs} ...", flush=True)
+            full.append(
+                self.dbt(f"full-{i}", "build", "--full-refresh", as_of=self.as_of - timedelta(1))
+            )
+            slowest = slowest_models(self.project / "target" / "run_results.json")
+            add_next_day(self.data_dir)
+            print(f"incremental run {i + 1}/{self.args.runs} ...", flush=True)
+            incremental.append(self.dbt(f"incremental-{i}", "build", as_of=self.as_of))
+        return full, incremental, slowest
+
+    def cli_queries(self, spec: list[dict[str, object]]) -> list[list[float]]:
+        times = []
+        for n, query in enumerate(spec):
+            seconds = []
+            limit = self.args.cli_limit
+            for i in range(self.args.cli_runs if limit is None or n < limit else 0):
+                command = [venv_bin("mf"), "query", "--metrics", str(query["metric"])]
+                if query["group_by"]:
+                    command += ["--group-by", ",".join(query["group_by"])]
+                command += ["--csv", str(self.logs / "mf_query.csv")]
+                log = self.logs / f"mf-{query['metric']}-{i}.log"
+                seconds.append(run_timed(command, self.project, self.env, log).seconds)
+            times.append(seconds)
+        return times
+
+    def warm_queries(self, spec: list[dict[str, object]]) -> dict[str, object]:
+        spec_path, out = self.logs / "queries.json", self.logs / "warm-queries.json"
+        spec_path.write_text(json.dumps(spec))
+        command = [
+            sys.executable, "-m", "saas_kpis.bench_queries", "--project-dir", str(self.project),
+            "--spec", str(spec_path), "--out", str(out), "--runs", str(self.args.runs),
+        ]  # fmt: skip
+        env = {**self.env, "PYTHONPATH": str(REPO_ROOT)}
+        run_timed(command, self.project, env, self.logs / "warm-queries.log")
+        return json.loads(out.read_text())
+
+    def duckdb_queries(self, sqls: list[str]) -> list[list[float]]:
+        config = {"memory_limit": self.args.memory_limit, "threads": self.args.duckdb_threads}
+        times = []
+        with duckdb.connect(str(self.project / DUCKDB_FILE), read_only=True, config=config) as con:
+            for sql in sqls:
+                con.execute(sql).fetchall()  # warm-up, as for the API
+                seconds = []
+                for _ in range(self.args.runs):
+                    start = time.perf_counter()
+                    con.execute(sql).fetchall()
+                    seconds.append(time.perf_counter() - start)
+                times.append(seconds)
+        return times
+
+    def run(self) -> dict[str, object]:
+        started = datetime.now(UTC)
+        machine_before = machine()
+        parse = self.parse()
+        full, incremental, slowest = self.builds()
+        manifest_json = (self.project / "target" / "semantic_manifest.json").read_text()
+        spec = query_spec(manifest_json)
+        print(f"{len(spec)} semantic-layer queries ...", flush=True)
+        cli = self.cli_queries(spec) if self.args.cli_runs else [[] for _ in spec]
+        warm = self.warm_queries(spec)
+        raw = self.duckdb_queries([q["sql"] for q in warm["queries"]])
+        remove_next_day(self.data_dir)
+        full_median = median([t.seconds for t in full])
+        incremental_median = median([t.seconds for t in incremental])
+        queries = [
+            {
+                "metric": q["metric"],
+                "group_by": q["group_by"],
+                "rows": q["rows"],
+                "cli_seconds": median(c) if c else None,
+                "warm_api_seconds": median(q["seconds"]),
+                "duckdb_seconds": median(r),
+            }
+            for q, c, r in zip(warm["queries"], cli, raw, strict=True)
+        ]
+        return {
+            "scale": self.args.scale,
+            "started_utc": started.isoformat(timespec="seconds"),
+            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine_before": machine_before,
+            "machine_after": machine(),
+            "note": self.args.note,
+            "dataset": json.loads((self.data_dir / "manifest.json").read_text()),
+            "settings": {
+                "runs": self.args.runs,
+                "cli_runs": self.args.cli_runs,
+                "cli_limit": self.args.cli_limit,
+                "dbt_threads": self.args.dbt_threads,
+                "duckdb_threads": self.args.duckdb_threads,
+                "duckdb_memory_limit": self.args.memory_limit,
+            },
+            "dbt_parse_seconds": median([t.seconds for t in parse]),
+            "full_build": {
+                "seconds": [round(t.seconds, 2) for t in full],
+                "median_seconds": full_median,
+                "peak_rss_mb": max(t.peak_rss_mb or 0 for t in full),
+            },
+            "incremental_build": {
+                "seconds": [round(t.seconds, 2) for t in incremental],
+                "median_seconds": incremental_median,
+                "peak_rss_mb": max(t.peak_rss_mb or 0 for t in incremental),
+                "ratio_to_full": round(incremental_median / full_median, 4),
+            },
+            "slowest_models": slowest,
+            "warm_api_setup_seconds": round(warm["setup_seconds"] or 0, 2),
+            "queries": queries,
+        }
+
+
+def verdicts(result: dict) -> dict[str, bool]:
+    """Each target of the issue: met or not."""
+    warm = [q["warm_api_seconds"] for q in result["queries"]]
+    return {
+        "full build < 10 min": result["full_build"]["median_seconds"]
+        < TARGETS["full_build_seconds"],
+        "peak memory < 8 GB": result["full_build"]["peak_rss_mb"] / 1024 < TARGETS["peak_rss_gb"],
+        "incremental < 5 % of full": result["incremental_build"]["ratio_to_full"]
+        < TARGETS["incremental_ratio"],
+        "every warm query < 1 s": max(warm, default=0) < WARM_QUERY_TARGET_SECONDS,
+    }
+
+
+def markdown(result: dict) -> str:
+    """The Markdown summary of a result."""
+    m, d = result["machine_before"], result["dataset"]
+    full, inc = result["full_build"], result["incremental_build"]
+    lines = [
+        f"# Benchmark, scale {result['scale']}",
+        "",
+        f"Run {result['started_utc']} to {result['finished_utc']} (UTC). "
+        f"Machine: {m['cpu_count']} cores ({m['cpu_model']}), {m['memory_gb']} GB; "
+        f"load average {m['load_average']} before, "
+        f"{result['machine_after']['load_average']} after; DuckDB {m['duckdb']}.",
+        "",
+    ]
+    if result["note"]:
+        lines += [f"**Note:** {result['note']}", ""]
+    rows = ", ".join(f"{name.split('/')[-1]} {count:,}" for name, count in d["rows"].items())
+    s = result["settings"]
+    cli_scope = "all metrics" if s["cli_limit"] is None else f"first {s['cli_limit']} metrics"
+    lines += [
+        f"Dataset (seed {d['seed']}, as of {d['as_of']}): {rows}.",
+        "",
+        f"Settings: {s['runs']} runs (medians), mf CLI {s['cli_runs']} run(s) per query "
+        f"({cli_scope}), "
+        f"dbt threads {s['dbt_threads']}, DuckDB threads {s['duckdb_threads']}, "
+        f"DuckDB memory_limit {s['duckdb_memory_limit']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| `dbt parse --no-partial-parse` | {result['dbt_parse_seconds']:.1f} s |",
+        f"| full `dbt build` (median of {full['seconds']}) | {full['median_seconds']:.1f} s |",
+        f"| full build peak RSS | {full['peak_rss_mb'] / 1024:.2f} GB |",
+        f"| incremental `dbt build`, one more day (median of {inc['seconds']}) "
+        f"| {inc['median_seconds']:.1f} s |",
+        f"| incremental / full | {100 * inc['ratio_to_full']:.1f} % |",
+        f"| incremental peak RSS | {inc['peak_rss_mb'] / 1024:.2f} GB |",
+        f"| MetricFlow API set-up, first query | {result['warm_api_setup_seconds']:.1f} s |",
+        "",
+        "Targets (defined for scale L on 2 cores / 24 GB):",
+        "",
+    ]
+    lines += [f"- {name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts(result).items()]
+    lines += ["", "Slowest models of the full build:", "", "| model | seconds |", "|---|---|"]
+    lines += [f"| `{r['model']}` | {r['seconds']:.1f} |" for r in result["slowest_models"]]
+    lines += [
+        "",
+        "Semantic-layer queries (whole range; seconds, medians):",
+        "",
+        "| metric | group by | rows | mf CLI | warm API | DuckDB SQL |",
+        "|---|---|---|---|---|---|",
+    ]
+    for q in result["queries"]:
+        cli = "—" if q["cli_seconds"] is None else f"{q['cli_seconds']:.2f}"
+        lines.append(
+            f"| `{q['metric']}` | {', '.join(q['group_by'])} | {q['rows']} | {cli} "
+            f"| {q['warm_api_seconds']:.3f} | {q['duckdb_seconds']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(PRESETS), default="M")
+    parser.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
+    parser.add_argument("--cli-runs", type=int, default=1, help="mf CLI runs per query (0: skip)")
+    parser.add_argument(
+        "--cli-limit",
+        type=int,
+        help="time the mf CLI for the first N metrics of the catalog only (default: all)",
+    )
+    parser.add_argument("--dbt-threads", type=int, default=2)
+    parser.add_argument("--duckdb-threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit")
+    parser.add_argument("--data-root", type=Path, default=REPO_ROOT / "bench" / "data")
+    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument("--note", default="", help="free text stored with the result")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the benchmark, write JSON and Markdown, print the summary."""
+    args = parse_args(argv)
+    if not GNU_TIME.exists():
+        raise SystemExit(
+            "/usr/bin/time not found: install the Debian package `time` (apt-get install time)"
+        )
+    result = Bench(args).run()
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = result["started_utc"].replace(":", "").replace("-", "").replace("+0000", "Z")
+    (args.results_dir / f"{args.scale}-{stamp}.json").write_text(json.dumps(result, indent=2))
+    summary = markdown(result)
+    (args.results_dir / f"{args.scale}.md").write_text(summary)
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()
