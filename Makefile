@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean
+.PHONY: build test lint dbt-build validate pytest summary seeds catalog spark-parity clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ catalog: $(BIN)/.installed
 ## seeds: regenerate the shipped seed files with the data generator
 seeds: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.generate --out seeds
+
+## spark-parity: build on Apache Spark (pyspark in process, Java 17) and check
+##   that every mart equals the DuckDB build; installs requirements-spark.txt
+spark-parity: $(BIN)/.spark-installed
+	$(BIN)/pytest tests/spark
+
+$(BIN)/.spark-installed: $(BIN)/.installed requirements-spark.txt
+	$(BIN)/pip install --quiet --requirement requirements.txt \
+		--requirement requirements-spark.txt
+	touch $@
 
 clean:
 	rm -rf target logs dbt_packages saas_kpis.duckdb
