@@ -5,7 +5,13 @@
         reads the seed file instead; each column is cast to its column_types
         entry (or the type dbt inferred), as dbt-spark does. FAILFAST stops
         on a malformed line, and a row count different from the one dbt read
-        fails the load, so no row is dropped silently. -#}
+        fails the load, so no row is dropped silently. Only where Spark runs
+        on this machine (a local master, as with the session method) and so
+        can read the file; elsewhere dbt-spark's loader. -#}
+    {%- set master = run_query('set spark.master').columns[1].values()[0] -%}
+    {%- if not master.startswith('local') -%}
+        {{ return(dbt.spark__load_csv_rows(model, agate_table)) }}
+    {%- endif -%}
     {%- set column_override = model['config'].get('column_types', {}) -%}
     {%- set csv_path = model.root_path ~ '/' ~ model.original_file_path -%}
     {%- set csv_view = this.identifier ~ '__csv' -%}
