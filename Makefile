@@ -47,7 +47,7 @@ seeds: $(BIN)/.installed
 ## spark-parity: build on Apache Spark (pyspark in process, Java 17) and check
 ##   that every mart equals the DuckDB build; installs requirements-spark.txt
 spark-parity: $(BIN)/.spark-installed
-	$(BIN)/pytest tests/spark
+	$(BIN)/pytest tests/spark --basetemp=target/spark-parity
 
 $(BIN)/.spark-installed: $(BIN)/.installed requirements-spark.txt
 	$(BIN)/pip install --quiet --requirement requirements.txt \
