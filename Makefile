@@ -6,7 +6,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity bench bench-data
+	postgres-parity spark-parity bench bench-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,16 @@ bench: $(BIN)/.installed
 ## bench-data: only generate the Parquet dataset bench/data/$(SCALE)
 bench-data: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.generate --format parquet --preset $(SCALE) --out bench/data/$(SCALE)
+
+## spark-parity: build on Apache Spark (pyspark in process, Java 17) and check
+##   that every mart equals the DuckDB build; installs requirements-spark.txt
+spark-parity: $(BIN)/.spark-installed
+	$(BIN)/pytest tests/spark --basetemp=target/spark-parity
+
+$(BIN)/.spark-installed: $(BIN)/.installed requirements-spark.txt
+	$(BIN)/pip install --quiet --requirement requirements.txt \
+		--requirement requirements-spark.txt
+	touch $@
 
 clean:
 	rm -rf target logs dbt_packages saas_kpis.duckdb serving

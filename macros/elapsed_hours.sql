@@ -1,5 +1,9 @@
 {% macro elapsed_hours(start_timestamp, end_timestamp) %}
-    {#- Exact elapsed time in hours (seconds / 3600); NULL when either end
-        is NULL. -#}
-    {{ dbt.datediff(start_timestamp, end_timestamp, 'second') }} / 3600.0
+    {#- Exact elapsed time in hours (seconds / 3600) as a double; NULL when
+        either end is NULL. (A decimal literal divisor would round to six
+        decimals on Spark.) -#}
+    cast(
+        {{ dbt.datediff(start_timestamp, end_timestamp, 'second') }}
+        as {{ type_double() }}
+    ) / 3600
 {%- endmacro %}

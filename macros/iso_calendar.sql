@@ -4,7 +4,7 @@
     cross-database macros and standard SQL (extract, floor). -#}
 
 {% macro iso_thursday(week_start_expression) %}
-    {{ dbt.dateadd('day', 3, week_start_expression) }}
+    {{ add_days(week_start_expression, 3) }}
 {%- endmacro %}
 
 {% macro iso_year(week_start_expression) %}
@@ -32,14 +32,13 @@
 {% macro iso_weeks_in_year(week_start_expression) %}
     {#- 52 or 53: the ISO week number of 28 December of the week's ISO
         year, which always lies in that year's last ISO week. -#}
-    {%- set december_28 = dbt.dateadd(
-        'day',
-        -4,
+    {%- set december_28 = add_days(
         dbt.dateadd(
             'year',
             1,
             dbt.date_trunc('year', iso_thursday(week_start_expression)),
         ),
+        -4,
     ) -%}
     {{ iso_week_of_year(iso_week_start(december_28)) }}
 {%- endmacro %}

@@ -43,7 +43,7 @@ CREATECLUSTER_CONF = Path("/etc/postgresql-common/createcluster.conf")
 MAIN_CLUSTER_SETTING = re.compile(r"^#?\s*create_main_cluster\b.*$", re.MULTILINE)
 SERVER_USER = "postgres"
 DATABASE = "saas_kpis"
-PARITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "python" / "test_postgres_parity.py"
+PARITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "postgres"
 DEFAULT_COMMAND = (sys.executable, "-m", "pytest", str(PARITY_TESTS))
 # A throwaway cluster needs no durability: skipping fsync makes the build faster.
 SERVER_OPTIONS = (

@@ -5,7 +5,7 @@
     one, minus a lookback (var event_lookback_days), keyed on event_id, and
     equals a full refresh. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

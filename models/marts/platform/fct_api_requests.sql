@@ -3,7 +3,7 @@
     latency percentiles are exact. Incremental on occurred_at with a
     lookback (var event_lookback_days), keyed on request_id. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='request_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -42,8 +42,10 @@ day_overlaps as (
 final as (
     select
         reporting_days.date_day,
-        coalesce(sum(day_overlaps.outage_seconds), 0) / 60.0
-            as outage_minutes,
+        cast(
+            coalesce(sum(day_overlaps.outage_seconds), 0)
+            as {{ type_double() }}
+        ) / 60 as outage_minutes,
         1440 as minutes_in_day
     from reporting_days
     left join day_overlaps

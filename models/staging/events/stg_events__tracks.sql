@@ -7,7 +7,7 @@
     (var event_lookback_days), together with the rows already kept for the
     same event_ids, so a later second delivery changes nothing. -#}
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -1,0 +1,20 @@
+{% macro incremental_materialization() %}
+    {#- Materialization of the incremental event models
+        (stg_events__tracks, int_events_known_as_of, fct_api_requests):
+        `incremental` where the engine has the delete+insert strategy and
+        DELETE for their pre-hooks, else `table`, rebuilt in full on each
+        run. -#}
+    {{ return(adapter.dispatch('incremental_materialization', 'saas_kpis')()) }}
+{% endmacro %}
+
+{% macro default__incremental_materialization() %}
+    {{ return('incremental') }}
+{% endmacro %}
+
+{% macro spark__incremental_materialization() %}
+    {#- Apache Spark tables without Delta Lake (parquet, as the session
+        method writes them) support neither DELETE nor the delete+insert
+        and merge strategies; insert_overwrite would replace whole
+        partitions with only the rows of the new batch. -#}
+    {{ return('table') }}
+{% endmacro %}
