@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import jinja2
 import numpy as np
 import yaml
 
@@ -55,11 +56,19 @@ PRESETS = {
 
 
 def seed_column_types() -> dict[str, dict[str, str]]:
-    """{table: {column: type}} from the seed property files (the contract's column types)."""
+    """{table: {column: DuckDB type}} from the seed property files (the contract's types).
+
+    A type may be a Jinja expression on the dbt target (text is `string` on Spark):
+    it is rendered as dbt would render it for DuckDB, which writes the Parquet files.
+    """
+    duckdb_target = {"target": {"type": "duckdb"}}
     types = {}
     for path in sorted((REPO_ROOT / "seeds").glob("*/_*__seeds.yml")):
         for seed in yaml.safe_load(path.read_text())["seeds"]:
-            types[seed["name"]] = seed["config"]["column_types"]
+            types[seed["name"]] = {
+                column: jinja2.Template(column_type).render(duckdb_target)
+                for column, column_type in seed["config"]["column_types"].items()
+            }
     return types
 
 
