@@ -300,8 +300,21 @@ def test_bad_input_fails_the_build_naming_table_column_and_rule(project: Path, c
         assert case.failing_test in failed, f"{case.failing_test} not among failures {failed}"
     finally:
         path.write_text(original)
+        # Reload the seed and rebuild its staging model in full: an incremental
+        # one still holds the corrupted rows.
         restored = dbtRunner().invoke(
-            ["seed", "--select", case.seed, "--project-dir", str(project)]
+            [
+                "build",
+                "--full-refresh",
+                "--select",
+                f"{case.seed}+1",
+                "--resource-type",
+                "seed",
+                "--resource-type",
+                "model",
+                "--project-dir",
+                str(project),
+            ]
         )
         assert restored.success
 
