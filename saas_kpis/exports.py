@@ -134,12 +134,6 @@ def existing_relations(warehouse: Warehouse, schema: str) -> dict[str, Existing]
     schema_filter = f"lower(table_schema) = lower({sql_literal(schema)})"
     if engine is SqlEngine.BIGQUERY:
         source = f"{relation(warehouse, schema)}.INFORMATION_SCHEMA.TABLES"
-    elif engine is SqlEngine.VERTICA:
-        source = (
-            "(select table_schema, table_name, 'BASE TABLE' as table_type from v_catalog.tables "
-            "union all select table_schema, table_name, 'VIEW' as table_type "
-            "from v_catalog.views) as vertica_relations"
-        )
     else:
         source = "information_schema.tables"
         if warehouse.database:

@@ -138,6 +138,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         log.close()
 
 
+def graphql_client(lazy: bool) -> SyncGraphQLClient:
+    """The GraphQL half of dbt-sl-sdk alone, for createQuery / cancelQuery."""
+    return SyncGraphQLClient(
+        server_host=HOST,
+        environment_id=ENVIRONMENT_ID,
+        auth_token=TOKEN,
+        url_format=dbtsl.env.GRAPHQL_URL_FORMAT,
+        lazy=lazy,
+    )
+
+
 def client(token: str = TOKEN) -> SemanticLayerClient:
     return SemanticLayerClient(environment_id=ENVIRONMENT_ID, auth_token=token, host=HOST)
 
@@ -290,13 +301,7 @@ def test_saved_query_and_graphql_query_equal_mf_query(served: Served) -> None:
         table, mf_rows(served.project_dir, "--saved-query=executive_mrr_waterfall"), ordered=False
     )
     # The GraphQL half (createQuery, then polling query) of the same client package.
-    gql = SyncGraphQLClient(
-        server_host=HOST,
-        environment_id=ENVIRONMENT_ID,
-        auth_token=TOKEN,
-        url_format=dbtsl.env.GRAPHQL_URL_FORMAT,
-        lazy=False,
-    )
+    gql = graphql_client(lazy=False)
     with gql.session():
         by_industry = gql.query(
             metrics=["paying_accounts"],
@@ -400,13 +405,7 @@ def test_adbc_outer_select(served: Served) -> None:
 
 
 def test_a_cancelled_query_reports_failed(served: Served) -> None:
-    gql = SyncGraphQLClient(
-        server_host=HOST,
-        environment_id=ENVIRONMENT_ID,
-        auth_token=TOKEN,
-        url_format=dbtsl.env.GRAPHQL_URL_FORMAT,
-        lazy=True,
-    )
+    gql = graphql_client(lazy=True)
     with gql.session():
         query_id = gql.create_query(metrics=["mrr"], group_by=["metric_time__day"])
         assert gql.cancel_query(query_id=query_id) == query_id
@@ -459,13 +458,7 @@ def test_wrong_or_missing_token_is_an_auth_error(served: Served) -> None:
 def test_bad_queries_get_clean_errors_on_both_apis(
     served: Served, params: dict[str, Any], expected: str
 ) -> None:
-    gql = SyncGraphQLClient(
-        server_host=HOST,
-        environment_id=ENVIRONMENT_ID,
-        auth_token=TOKEN,
-        url_format=dbtsl.env.GRAPHQL_URL_FORMAT,
-        lazy=True,
-    )
+    gql = graphql_client(lazy=True)
     with client().session() as sl, gql.session():
         for run in (sl.query, gql.query):
             with pytest.raises(QueryFailedError) as raised:
