@@ -40,18 +40,18 @@ new_deliveries as (
 deliveries as (
     select * from new_deliveries
     {%- if is_incremental() %}
-    union all
-    select
-        event_id,
-        account_id,
-        user_id,
-        event_name,
-        feature_name,
-        onboarding_step,
-        occurred_at,
-        received_at
-    from {{ this }}
-    where event_id in (select new_deliveries.event_id from new_deliveries)
+        union all
+        select
+            event_id,
+            account_id,
+            user_id,
+            event_name,
+            feature_name,
+            onboarding_step,
+            occurred_at,
+            received_at
+        from {{ this }}
+        where event_id in (select new_deliveries.event_id from new_deliveries)
     {%- endif %}
 ),
 
