@@ -4,8 +4,9 @@ Semantic layer: new_signups, weekly_active_users, weekly_active_accounts, monthl
 activation_rate, time_to_first_value_days, onboarding_completion_rate, usage_retention_d30 and
 usage_retention_d90 at week and month grain, and contraction_signal_accounts at month grain only,
 ungrouped and by each segment, one `mf query` per grain and segment, on complete periods only (not
-the month or ISO week that contains as_of). Marts: fct_daily_user_activity, fct_account_activation,
-fct_user_onboarding and fct_account_month_activity, every row.
+the month or ISO week that contains as_of). Marts: fct_daily_user_activity,
+fct_user_activity_week_parts, fct_account_activation, fct_user_onboarding and
+fct_account_month_activity, every row.
 
 Comparison rule (as in test_support_metrics): on the union of the keys that MetricFlow returns and
 the reference's keys. A key that one side lacks is 0 for additive metrics (counts) and NULL for the
@@ -170,6 +171,42 @@ def test_daily_user_activity_mart(build: Build) -> None:
     differing = sorted(key for key in expected if actual[key] != expected[key])
     assert not differing, f"{len(differing)} user-days differ, e.g. {differing[:5]}"
     assert max(day for _, _, day in actual) <= build.as_of
+
+
+def week_part_start(day: dt.date) -> dt.date:
+    """The later of the ISO week's Monday and the first of the month."""
+    return max(day - dt.timedelta(days=day.weekday()), day.replace(day=1))
+
+
+def test_user_activity_week_parts_mart(build: Build) -> None:
+    """Each user-day of the reference, grouped by the week part of its day."""
+    expected: dict[tuple[str, str, dt.date], dict[str, Any]] = {}
+    for (user, account, day), events in sorted(reference_for(build).daily_user_activity.items()):
+        part = expected.setdefault(
+            (user, account, week_part_start(day)),
+            {
+                "account_month_id": f"{account}|{day.replace(day=1).isoformat()}",
+                "active_day_count": 0,
+                "meaningful_event_count": 0,
+                "first_activity_date": day,
+            },
+        )
+        part["active_day_count"] += 1
+        part["meaningful_event_count"] += events
+        part["last_activity_date"] = day
+    columns = ("user_id", "account_id", "week_part_start_date", *next(iter(expected.values())))
+    rows = query_rows(build, "fct_user_activity_week_parts", columns)
+    actual = {
+        key: {column: row[column] for column in columns[3:]}
+        for key, row in keyed(
+            rows, ("user_id", "account_id", "week_part_start_date"), "fct_user_activity_week_parts"
+        ).items()
+    }
+    assert_same_keys("fct_user_activity_week_parts", actual, expected)
+    differing = sorted(key for key in expected if actual[key] != expected[key])
+    assert not differing, f"{len(differing)} week parts differ, e.g. {differing[:3]}"
+    # A week across two months has two parts; the shipped seeds have some.
+    assert any(part.weekday() != 0 for _, _, part in expected)
 
 
 ACTIVATION_COLUMNS = (

@@ -13,16 +13,23 @@ accounts as (
     where {{ known_as_of('created_at') }}
 ),
 
-events as (
+project_events as (
     select * from {{ ref('int_events_known_as_of') }}
+    where event_name = 'project_created'
+),
+
+active_days as (
+    select distinct
+        account_id,
+        activity_date
+    from {{ ref('fct_daily_user_activity') }}
 ),
 
 first_projects as (
     select
         account_id,
         min(occurred_date) as first_project_date
-    from events
-    where event_name = 'project_created'
+    from project_events
     group by 1
 ),
 
@@ -30,12 +37,11 @@ account_event_days as (
     select
         accounts.account_id,
         {{ dbt.datediff(
-            'accounts.created_date', 'events.occurred_date', 'day'
+            'accounts.created_date', 'active_days.activity_date', 'day'
         ) }} as days_since_creation
     from accounts
-    inner join events
-        on accounts.account_id = events.account_id
-    where events.is_meaningful
+    inner join active_days
+        on accounts.account_id = active_days.account_id
 ),
 
 retention_windows as (

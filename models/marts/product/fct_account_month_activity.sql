@@ -11,35 +11,56 @@ account_months as (
     from {{ ref('int_mrr_by_account_month') }}
 ),
 
-events as (
-    select * from {{ ref('int_events_known_as_of') }}
-    where is_meaningful
+user_days as (
+    select
+        account_id,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date)
+            as month_start_date,
+        meaningful_event_count
+    from {{ ref('fct_daily_user_activity') }}
 ),
 
-features as (
-    select
-        feature_name,
-        is_core
+core_features as (
+    select feature_name
     from {{ ref('stg_events__features') }}
-    where launched_date <= {{ as_of_date() }}
+    where is_core and launched_date <= {{ as_of_date() }}
+),
+
+core_feature_uses as (
+    select
+        feature_uses.account_id,
+        cast(
+            {{ dbt.date_trunc('month', 'feature_uses.activity_date') }} as date
+        ) as month_start_date,
+        count(distinct feature_uses.feature_name) as core_features_used_count
+    from {{ ref('int_feature_uses_aggregated_to_user_days') }} as feature_uses
+    inner join core_features
+        on feature_uses.feature_name = core_features.feature_name
+    group by 1, 2
+),
+
+monthly_event_counts as (
+    select
+        account_id,
+        month_start_date,
+        sum(meaningful_event_count) as meaningful_event_count
+    from user_days
+    group by 1, 2
 ),
 
 monthly_events as (
     select
-        events.account_id,
-        cast({{ dbt.date_trunc('month', 'events.occurred_date') }} as date)
-            as month_start_date,
-        count(*) as meaningful_event_count,
-        count(
-            distinct case
-                when events.event_name = 'feature_used' and features.is_core
-                    then events.feature_name
-            end
-        ) as core_features_used_count
-    from events
-    left join features
-        on events.feature_name = features.feature_name
-    group by 1, 2
+        monthly_event_counts.account_id,
+        monthly_event_counts.month_start_date,
+        monthly_event_counts.meaningful_event_count,
+        coalesce(core_feature_uses.core_features_used_count, 0)
+            as core_features_used_count
+    from monthly_event_counts
+    left join core_feature_uses
+        on
+            monthly_event_counts.account_id = core_feature_uses.account_id
+            and monthly_event_counts.month_start_date
+            = core_feature_uses.month_start_date
 ),
 
 sequenced as (

@@ -1,0 +1,52 @@
+{#- Active users per week part: the days of one ISO week that fall in one
+    calendar month (a week across a month boundary has two parts). Counting
+    distinct users over week parts is exact at week grain and at month
+    grain and coarser, and reads about a third of the rows of the user-days
+    (fct_daily_user_activity). Keyed to the account-month of the part. -#}
+with
+
+user_days as (
+    select
+        user_id,
+        account_id,
+        meaningful_event_count,
+        activity_date,
+        {{ week_part_start('activity_date') }} as week_part_start_date,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date)
+            as month_start_date
+    from {{ ref('fct_daily_user_activity') }}
+),
+
+user_week_parts as (
+    select
+        user_id,
+        account_id,
+        month_start_date,
+        week_part_start_date,
+        count(*) as active_day_count,
+        sum(meaningful_event_count) as meaningful_event_count,
+        min(activity_date) as first_activity_date,
+        max(activity_date) as last_activity_date
+    from user_days
+    group by 1, 2, 3, 4
+),
+
+final as (
+    select
+        {{ dbt.concat([
+            'user_id', "'|'", 'account_id', "'|'",
+            'cast(week_part_start_date as ' ~ dbt.type_string() ~ ')',
+        ]) }} as user_week_part_id,
+        {{ account_month_id('account_id', 'month_start_date') }}
+            as account_month_id,
+        user_id,
+        account_id,
+        active_day_count,
+        meaningful_event_count,
+        first_activity_date,
+        last_activity_date,
+        week_part_start_date
+    from user_week_parts
+)
+
+select * from final
