@@ -20,6 +20,10 @@ user_days as (
     from {{ ref('fct_daily_user_activity') }}
 ),
 
+feature_uses as (
+    select * from {{ ref('int_feature_uses_aggregated_to_user_days') }}
+),
+
 core_features as (
     select feature_name
     from {{ ref('stg_events__features') }}
@@ -33,7 +37,7 @@ core_feature_uses as (
             {{ dbt.date_trunc('month', 'feature_uses.activity_date') }} as date
         ) as month_start_date,
         count(distinct feature_uses.feature_name) as core_features_used_count
-    from {{ ref('int_feature_uses_aggregated_to_user_days') }} as feature_uses
+    from feature_uses
     inner join core_features
         on feature_uses.feature_name = core_features.feature_name
     group by 1, 2

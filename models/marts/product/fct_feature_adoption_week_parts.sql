@@ -20,13 +20,17 @@ features as (
     where launched_date <= {{ as_of_date() }}
 ),
 
+feature_use_days as (
+    select * from {{ ref('int_feature_uses_aggregated_to_user_days') }}
+),
+
 feature_uses as (
     select distinct
         user_id,
         account_id,
         feature_name,
         {{ week_part_start('activity_date') }} as week_part_start_date
-    from {{ ref('int_feature_uses_aggregated_to_user_days') }}
+    from feature_use_days
 ),
 
 final as (

@@ -5,9 +5,7 @@
     reads it, and a table in every run (see README, Benchmarks). Each run
     ranks the deliveries received since the last run, minus the lookback
     (var event_lookback_days), together with the rows already kept for the
-    same event_ids, so a later second delivery changes nothing. Only the
-    event_ids delivered more than once (about 1 %) are ranked: a window over
-    the whole log took 4 minutes at scale L. -#}
+    same event_ids, so a later second delivery changes nothing. -#}
 {{ config(
     materialized=incremental_materialization(),
     unique_key='event_id',
@@ -57,51 +55,14 @@ deliveries as (
     {%- endif %}
 ),
 
-repeated_event_ids as (
-    select event_id
-    from deliveries
-    group by 1
-    having count(*) > 1
-),
-
-single_deliveries as (
-    select deliveries.*
-    from deliveries
-    left join repeated_event_ids
-        on deliveries.event_id = repeated_event_ids.event_id
-    where repeated_event_ids.event_id is null
-),
-
-repeated_deliveries_ranked as (
+deliveries_ranked as (
     select
-        deliveries.*,
+        *,
         row_number() over (
-            partition by deliveries.event_id
-            order by
-                deliveries.received_at,
-                deliveries.occurred_at,
-                deliveries.account_id,
-                deliveries.user_id
+            partition by event_id
+            order by received_at, occurred_at, account_id, user_id
         ) as delivery_number
     from deliveries
-    inner join repeated_event_ids
-        on deliveries.event_id = repeated_event_ids.event_id
-),
-
-first_deliveries as (
-    select * from single_deliveries
-    union all
-    select
-        event_id,
-        account_id,
-        user_id,
-        event_name,
-        feature_name,
-        onboarding_step,
-        occurred_at,
-        received_at
-    from repeated_deliveries_ranked
-    where delivery_number = 1
 ),
 
 final as (
@@ -115,7 +76,8 @@ final as (
         event_name not in ('page_viewed', 'logged_in') as is_meaningful,
         occurred_at,
         received_at
-    from first_deliveries
+    from deliveries_ranked
+    where delivery_number = 1
 )
 
 select * from final
