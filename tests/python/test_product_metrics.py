@@ -34,6 +34,7 @@ from comparison import (
     query_metrics,
 )
 from conftest import Build
+from reference import month_start
 from reference_product import (
     ADDITIVE_METRICS,
     GRAINS,
@@ -57,6 +58,7 @@ from reference_product import (
     product_reference,
     user_onboarding,
 )
+from reference_revenue import week_start
 
 from saas_kpis.project import REPO_ROOT
 
@@ -173,9 +175,19 @@ def test_daily_user_activity_mart(build: Build) -> None:
     assert max(day for _, _, day in actual) <= build.as_of
 
 
+WEEK_PART_KEY = ("user_id", "account_id", "week_part_start_date")
+WEEK_PART_COLUMNS = (
+    "account_month_id",
+    "active_day_count",
+    "meaningful_event_count",
+    "first_activity_date",
+    "last_activity_date",
+)
+
+
 def week_part_start(day: dt.date) -> dt.date:
     """The later of the ISO week's Monday and the first of the month."""
-    return max(day - dt.timedelta(days=day.weekday()), day.replace(day=1))
+    return max(week_start(day), month_start(day))
 
 
 def test_user_activity_week_parts_mart(build: Build) -> None:
@@ -185,7 +197,7 @@ def test_user_activity_week_parts_mart(build: Build) -> None:
         part = expected.setdefault(
             (user, account, week_part_start(day)),
             {
-                "account_month_id": f"{account}|{day.replace(day=1).isoformat()}",
+                "account_month_id": f"{account}|{month_start(day).isoformat()}",
                 "active_day_count": 0,
                 "meaningful_event_count": 0,
                 "first_activity_date": day,
@@ -193,16 +205,14 @@ def test_user_activity_week_parts_mart(build: Build) -> None:
         )
         part["active_day_count"] += 1
         part["meaningful_event_count"] += events
-        part["last_activity_date"] = day
-    columns = ("user_id", "account_id", "week_part_start_date", *next(iter(expected.values())))
-    rows = query_rows(build, "fct_user_activity_week_parts", columns)
+        part["last_activity_date"] = day  # days come sorted: the last one wins
+    table = "fct_user_activity_week_parts"
+    rows = query_rows(build, table, (*WEEK_PART_KEY, *WEEK_PART_COLUMNS))
     actual = {
-        key: {column: row[column] for column in columns[3:]}
-        for key, row in keyed(
-            rows, ("user_id", "account_id", "week_part_start_date"), "fct_user_activity_week_parts"
-        ).items()
+        key: {column: row[column] for column in WEEK_PART_COLUMNS}
+        for key, row in keyed(rows, WEEK_PART_KEY, table).items()
     }
-    assert_same_keys("fct_user_activity_week_parts", actual, expected)
+    assert_same_keys(table, actual, expected)
     differing = sorted(key for key in expected if actual[key] != expected[key])
     assert not differing, f"{len(differing)} week parts differ, e.g. {differing[:3]}"
     # A week across two months has two parts; the shipped seeds have some.

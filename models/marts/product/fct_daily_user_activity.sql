@@ -1,6 +1,7 @@
 {#- Users with at least one meaningful event per day, keyed to the
-    account-month of the day: the fact behind the active-user and
-    active-account counts. -#}
+    account-month of the day: the one pass over the event log that the
+    week parts (active-user counts), the account-month activity and the
+    usage-retention windows read. -#}
 with
 
 events as (
