@@ -33,3 +33,78 @@
         {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
+
+{% macro event_mart_rebuild_from(
+    upstream,
+    upstream_date_column,
+    upstream_received_column,
+    date_column,
+    received_column='last_received_at'
+) %}
+    {#- The first day that an incremental run of an event mart rebuilds, as
+        a SQL date literal; none in a full build, or when the target is
+        empty (rebuild everything). The event marts store, per row, the
+        latest received_at behind it (received_column), and rebuild every
+        day from the earliest of:
+        - the day of an upstream row received after the target's latest
+          delivery minus var event_lookback_days (new and late events, and
+          late loads within the lookback, as in stg_events__tracks);
+        - the day of a target row received after the end of as_of_date
+          (as_of_date moved back: the row must shrink or go);
+        - the day after the target's last day (days not stored yet);
+        - the day after as_of_date.
+        upstream: the relation the mart reads; its upstream_date_column and
+        upstream_received_column. date_column: the target's day column. A
+        model that stores week parts turns the day into its week part. -#}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set watermark_query -%}
+        select max({{ received_column }}) from {{ this }}
+    {%- endset -%}
+    {%- set watermark = run_query(watermark_query).columns[0].values()[0] -%}
+    {%- if watermark is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set rebuild_from_query -%}
+        select min(candidate_date) from (
+            select min({{ upstream_date_column }}) as candidate_date
+            from {{ upstream }}
+            where {{ upstream_received_column }} > (
+                select
+                    {{ dbt.dateadd(
+                        'day',
+                        -1 * var('event_lookback_days', 3),
+                        'max(' ~ received_column ~ ')',
+                    ) }}
+                from {{ this }}
+            )
+            union all
+            select min({{ date_column }}) as candidate_date
+            from {{ this }}
+            where not {{ known_as_of(received_column) }}
+            union all
+            select {{ add_days('max(' ~ date_column ~ ')', 1) }}
+                as candidate_date
+            from {{ this }}
+            union all
+            select {{ add_days(as_of_date(), 1) }} as candidate_date
+        ) as candidates
+    {%- endset -%}
+    {%- set rebuild_from = run_query(rebuild_from_query).columns[0].values()[0] -%}
+    {{ return("cast('" ~ rebuild_from ~ "' as date)") }}
+{%- endmacro %}
+
+{% macro in_rebuild_window(date_column, rebuild_from, by_week_part=false) %}
+    {#- The filter of an event mart's input: rows on or after rebuild_from
+        (from event_mart_rebuild_from), or on or after the start of its
+        week part when by_week_part; true when rebuild_from is none (a full
+        build). -#}
+    {%- if rebuild_from is none -%}
+        true
+    {%- elif by_week_part -%}
+        {{ date_column }} >= {{ week_part_start(rebuild_from) }}
+    {%- else -%}
+        {{ date_column }} >= {{ rebuild_from }}
+    {%- endif -%}
+{%- endmacro %}

@@ -15,7 +15,14 @@ from reference import parse_timestamp
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 
 AS_OF = "2026-06-30"
-INCREMENTAL_MODELS = ("stg_events__tracks", "fct_api_requests")
+INCREMENTAL_MODELS = (
+    "stg_events__tracks",
+    "fct_api_requests",
+    "fct_daily_user_activity",
+    "int_feature_uses_aggregated_to_user_days",
+    "fct_user_activity_week_parts",
+    "fct_feature_adoption_week_parts",
+)
 COMPARED_RELATIONS = (
     "main_staging.stg_events__tracks",
     "main_intermediate.int_events_known_as_of",
@@ -105,17 +112,21 @@ def test_incremental_run_equals_full_refresh(project: Path) -> None:
         assert after_incremental[relation] == after_full_refresh[relation], relation
 
 
-def test_moving_as_of_date_back_removes_rows_recorded_later(project: Path) -> None:
-    """A run with an earlier as_of_date on the incremental tables equals a full refresh.
+def test_moving_as_of_date_back_and_forward_equals_full_refresh(project: Path) -> None:
+    """Incremental runs with an earlier, then a later as_of_date equal full refreshes.
 
-    The view int_events_known_as_of is selected too: it holds the as_of_date filter.
+    A feature is launched between the two dates, so the feature adoption mart sees
+    its feature set change both ways.
     """
-    dbt(project, "build", dbt_vars={"as_of_date": AS_OF})
     earlier = "2026-05-15"
-    selected = (*INCREMENTAL_MODELS, "int_events_known_as_of")
-    dbt(project, "build", "--select", *selected, dbt_vars={"as_of_date": earlier})
-    incremental = snapshot(project)
-    dbt(project, "build", "--full-refresh", dbt_vars={"as_of_date": earlier})
-    full_refresh = snapshot(project)
-    for relation in ("main_intermediate.int_events_known_as_of", "main.fct_api_requests"):
-        assert incremental[relation] == full_refresh[relation], relation
+    _, features = read_csv(project / "seeds" / "events" / "events_features.csv")
+    assert any(earlier < row["launched_at"] <= AS_OF for row in features)
+    dbt(project, "build", dbt_vars={"as_of_date": AS_OF})
+    for as_of in (earlier, AS_OF):
+        dbt(project, "build", dbt_vars={"as_of_date": as_of})
+        incremental = snapshot(project)
+        dbt(project, "build", "--full-refresh", dbt_vars={"as_of_date": as_of})
+        full_refresh = snapshot(project)
+        for relation in COMPARED_RELATIONS:
+            assert incremental[relation], f"{relation} is empty as of {as_of}"
+            assert incremental[relation] == full_refresh[relation], (relation, as_of)

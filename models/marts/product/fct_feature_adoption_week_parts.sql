@@ -5,11 +5,54 @@
     group by feature_name: each active user appears once per feature, so
     the denominator (active users) exists for every feature. Week parts, not
     days, keep the distinct counts exact at week and month grain with about
-    a third of the rows. -#}
+    a third of the rows. Incremental like fct_user_activity_week_parts (see
+    macro event_mart_rebuild_from); rebuilt in full when the features
+    launched by as_of_date, or their launch dates, differ from the stored
+    ones. -#}
+{%- set rebuild_from = event_mart_rebuild_from(
+    ref('fct_user_activity_week_parts'), 'week_part_start_date',
+    'last_received_at', 'week_part_start_date',
+) %}
+{%- if rebuild_from %}
+    {%- set changed_features_query -%}
+        select count(*)
+        from (
+            select
+                feature_name,
+                launched_date
+            from {{ ref('stg_events__features') }}
+            where launched_date <= {{ as_of_date() }}
+        ) as launched
+        full outer join (
+            select distinct
+                feature_name,
+                feature_launched_date
+            from {{ this }}
+        ) as stored
+            on
+                launched.feature_name = stored.feature_name
+                and launched.launched_date = stored.feature_launched_date
+        where launched.feature_name is null or stored.feature_name is null
+    {%- endset -%}
+    {%- if run_query(changed_features_query).columns[0].values()[0] > 0 -%}
+        {%- set rebuild_from = none -%}
+    {%- endif -%}
+{%- endif %}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key='week_part_start_date',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rows_unknown_as_of(
+        ['last_received_at', 'week_part_start_date']
+    ) }}",
+) }}
+
 with
 
 user_week_parts as (
     select * from {{ ref('fct_user_activity_week_parts') }}
+    where {{ in_rebuild_window('week_part_start_date', rebuild_from, true) }}
 ),
 
 features as (
@@ -22,6 +65,7 @@ features as (
 
 feature_use_days as (
     select * from {{ ref('int_feature_uses_aggregated_to_user_days') }}
+    where {{ in_rebuild_window('activity_date', rebuild_from, true) }}
 ),
 
 feature_uses as (
@@ -42,7 +86,9 @@ final as (
         feature_uses.user_id is not null as has_used_feature,
         features.launched_date <= user_week_parts.last_activity_date
             as is_feature_launched,
-        user_week_parts.week_part_start_date
+        features.launched_date as feature_launched_date,
+        user_week_parts.week_part_start_date,
+        user_week_parts.last_received_at
     from user_week_parts
     cross join features
     left join feature_uses
