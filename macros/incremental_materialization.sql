@@ -1,6 +1,6 @@
 {% macro incremental_materialization() %}
     {#- Materialization of the incremental event models
-        (stg_events__tracks, fct_api_requests):
+        (stg_events__tracks, fct_api_requests and the four event marts):
         `incremental` where the engine has the delete+insert strategy and
         DELETE for their pre-hooks, else `table`, rebuilt in full on each
         run. -#}
