@@ -8,18 +8,15 @@ built; then the original file is restored.
 
 from __future__ import annotations
 
-import csv
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from dbt.cli.main import dbtRunner
+from seed_files import Rows, corrupted, dbt_environment, failed_tests, set_value
 
-from saas_kpis.project import copy_project, dbt, project_env
-
-Rows = list[dict[str, str]]
+from saas_kpis.project import copy_project, dbt
 
 
 @dataclass(frozen=True)
@@ -27,17 +24,6 @@ class Case:
     seed: str
     corrupt: Callable[[Rows], Rows]
     failing_test: str
-
-
-def set_value(column: str, value: str, where: Callable[[dict], bool] = lambda row: True):
-    """Set column to value in the first row that matches where."""
-
-    def corrupt(rows: Rows) -> Rows:
-        row = next(row for row in rows if where(row))
-        row[column] = value
-        return rows
-
-    return corrupt
 
 
 def duplicate_first_row(rows: Rows) -> Rows:
@@ -252,54 +238,18 @@ CASES = [
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     project_dir = copy_project(tmp_path_factory.mktemp("bad_input"))
     dbt(project_dir, "build", "--exclude", "resource_type:test")
-    saved = dict(os.environ)
-    os.environ.update(project_env(project_dir))
-    yield project_dir
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-def seed_path(project_dir: Path, seed: str) -> Path:
-    return project_dir / "seeds" / seed.split("_", 1)[0] / f"{seed}.csv"
-
-
-def write_rows(path: Path, fieldnames: list[str], rows: Rows) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fieldnames, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def failed_tests(project_dir: Path, selector: str) -> tuple[bool, set[str]]:
-    # A corrupted seed rewrites rows that were already loaded, as a restated raw
-    # table would: the incremental staging model must be rebuilt in full.
-    result = dbtRunner().invoke(
-        ["build", "--full-refresh", "--select", selector, "--project-dir", str(project_dir)]
-    )
-    assert result.exception is None, result.exception
-    failed = {
-        node_result.node.name
-        for node_result in result.result
-        if node_result.node.resource_type == "test" and node_result.status in ("fail", "error")
-    }
-    return result.success, failed
+    with dbt_environment(project_dir):
+        yield project_dir
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.failing_test)
 def test_bad_input_fails_the_build_naming_table_column_and_rule(project: Path, case: Case) -> None:
-    path = seed_path(project, case.seed)
-    original = path.read_text()
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        fieldnames = list(reader.fieldnames or [])
-        rows = list(reader)
     try:
-        write_rows(path, fieldnames, case.corrupt(rows))
-        success, failed = failed_tests(project, f"{case.seed}+1")
+        with corrupted(project, case.seed, case.corrupt):
+            success, failed = failed_tests(project, f"{case.seed}+1")
         assert not success, f"build passed with corrupted {case.seed}"
         assert case.failing_test in failed, f"{case.failing_test} not among failures {failed}"
     finally:
-        path.write_text(original)
         # Reload the seed and rebuild its staging model in full: an incremental
         # one still holds the corrupted rows.
         restored = dbtRunner().invoke(
