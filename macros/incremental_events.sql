@@ -2,23 +2,28 @@
     {#- In an incremental run, keep the source rows whose timestamp is later
         than the target's latest one minus var event_lookback_days (default
         3): late loads within the lookback are picked up; unique_key makes
-        reloading a row idempotent. In a full refresh: no filter. -#}
-    {%- if is_incremental() -%}
-        (
-            not exists (select 1 from {{ this }})
-            or {{ timestamp_column }} > (
-                select
-                    {{ dbt.dateadd(
-                        'day',
-                        -1 * var('event_lookback_days', 3),
-                        'max(' ~ timestamp_column ~ ')',
-                    ) }}
-                from {{ this }}
-            )
-        )
-    {%- else -%}
-        true
+        reloading a row idempotent. In a full refresh, or on an empty
+        target: no filter. The bound is looked up first and written as a
+        literal, so that the engine can skip the files and row groups of
+        older rows (a subquery in the filter made DuckDB read the whole
+        Parquet event log). -#}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return('true') }}
     {%- endif -%}
+    {%- set latest_query -%}
+        select max({{ timestamp_column }}) from {{ this }}
+    {%- endset -%}
+    {%- set latest = run_query(latest_query).columns[0].values()[0] -%}
+    {%- if latest is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set bound = latest - modules.datetime.timedelta(
+        days=var('event_lookback_days')
+    ) -%}
+    {{ return(
+        timestamp_column ~ " > cast('" ~ bound.isoformat(sep=' ')
+        ~ "' as " ~ dbt.type_timestamp() ~ ")"
+    ) }}
 {%- endmacro %}
 
 {% macro delete_rows_unknown_as_of(timestamp_columns) %}
@@ -74,7 +79,7 @@
                 select
                     {{ dbt.dateadd(
                         'day',
-                        -1 * var('event_lookback_days', 3),
+                        -1 * var('event_lookback_days'),
                         'max(' ~ received_column ~ ')',
                     ) }}
                 from {{ this }}

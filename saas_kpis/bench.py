@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from saas_kpis.catalog import catalog_entries
 from saas_kpis.parquet_data import PRESETS, write_parquet
@@ -46,9 +47,6 @@ NEXT_DAY_PREFIX = "part-next-day-"
 TIME_GRAIN = "month"
 TARGETS = {"full_build_seconds": 600.0, "peak_rss_gb": 8.0, "incremental_ratio": 0.05}
 WARM_QUERY_TARGET_SECONDS = 1.0
-# The default of dbt var event_lookback_days (macros/incremental_events.sql): the daily run
-# tests the rows of this many days before the as-of date.
-EVENT_LOOKBACK_DAYS = 3
 
 
 @dataclass
@@ -133,15 +131,30 @@ def add_next_day(data_dir: Path) -> None:
         shutil.copy2(source, target)
 
 
-def slowest_models(run_results: Path, n: int = 10) -> list[dict[str, object]]:
-    """The n slowest models of a run_results.json."""
+def event_lookback_days() -> int:
+    """dbt var event_lookback_days of dbt_project.yml: the daily run tests that many days."""
+    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
+    return int(project["vars"]["event_lookback_days"])
+
+
+def slowest_nodes(run_results: Path, prefixes: tuple[str, ...], n: int = 10) -> list[dict]:
+    """The n slowest nodes of a run_results.json whose unique_id starts with a prefix."""
     results = json.loads(run_results.read_text())["results"]
-    models = [r for r in results if r["unique_id"].startswith("model.")]
-    models.sort(key=lambda r: r["execution_time"], reverse=True)
+    nodes = [r for r in results if r["unique_id"].startswith(prefixes)]
+    nodes.sort(key=lambda r: r["execution_time"], reverse=True)
     return [
-        {"model": r["unique_id"].split(".")[-1], "seconds": round(r["execution_time"], 2)}
-        for r in models[:n]
+        {"model": r["unique_id"].split(".")[2], "seconds": round(r["execution_time"], 2)}
+        for r in nodes[:n]
     ]
+
+
+def node_seconds(run_results: Path) -> dict[str, float]:
+    """Execution time summed per node type (model, test, unit_test, ...)."""
+    totals: dict[str, float] = {}
+    for r in json.loads(run_results.read_text())["results"]:
+        kind = r["unique_id"].split(".")[0]
+        totals[kind] = round(totals.get(kind, 0.0) + r["execution_time"], 1)
+    return totals
 
 
 def query_spec(manifest_json: str) -> list[dict[str, object]]:
@@ -213,9 +226,14 @@ class Bench:
             for i in range(self.args.runs)
         ]
 
-    def builds(self) -> tuple[list[Timed], list[Timed], list[dict[str, object]]]:
-        """Full build to the day before as-of, then the daily run: one more day, recent tests."""
-        full, incremental, slowest = [], [], []
+    def builds(self) -> tuple[list[Timed], list[Timed], dict[str, object]]:
+        """Full build to the day before as-of, then the daily run: one more day, recent tests.
+
+        The profile: the slowest models of the last full build, and the node time per type
+        and the slowest nodes of the last daily run.
+        """
+        full, incremental, profile = [], [], {}
+        run_results = self.project / "target" / "run_results.json"
         for i in range(self.args.runs):
             remove_next_day(self.data_dir)
             (self.project / DUCKDB_FILE).unlink(missing_ok=True)
@@ -223,14 +241,16 @@ class Bench:
             full.append(
                 self.dbt(f"full-{i}", "build", "--full-refresh", as_of=self.as_of - timedelta(1))
             )
-            slowest = slowest_models(self.project / "target" / "run_results.json")
+            profile["slowest_models"] = slowest_nodes(run_results, ("model.",))
             add_next_day(self.data_dir)
             print(f"incremental run {i + 1}/{self.args.runs} ...", flush=True)
-            since = self.as_of - timedelta(EVENT_LOOKBACK_DAYS)
+            since = self.as_of - timedelta(event_lookback_days())
             incremental.append(
                 self.dbt(f"incremental-{i}", "build", as_of=self.as_of, data_tests_since=since)
             )
-        return full, incremental, slowest
+            profile["incremental_node_seconds"] = node_seconds(run_results)
+            profile["incremental_slowest_nodes"] = slowest_nodes(run_results, ("model.", "test."))
+        return full, incremental, profile
 
     def cli_queries(self, spec: list[dict[str, object]]) -> list[list[float]]:
         times = []
@@ -276,7 +296,7 @@ class Bench:
         started = datetime.now(UTC)
         machine_before = machine()
         parse = self.parse()
-        full, incremental, slowest = self.builds()
+        full, incremental, profile = self.builds()
         manifest_json = (self.project / "target" / "semantic_manifest.json").read_text()
         spec = query_spec(manifest_json)
         print(f"{len(spec)} semantic-layer queries ...", flush=True)
@@ -325,7 +345,7 @@ class Bench:
                 "peak_rss_mb": max(t.peak_rss_mb or 0 for t in incremental),
                 "ratio_to_full": round(incremental_median / full_median, 4),
             },
-            "slowest_models": slowest,
+            **profile,
             "warm_api_setup_seconds": round(warm["setup_seconds"] or 0, 2),
             "queries": queries,
         }
@@ -387,6 +407,14 @@ def markdown(result: dict) -> str:
     lines += [f"- {name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts(result).items()]
     lines += ["", "Slowest models of the full build:", "", "| model | seconds |", "|---|---|"]
     lines += [f"| `{r['model']}` | {r['seconds']:.1f} |" for r in result["slowest_models"]]
+    if "incremental_node_seconds" in result:
+        totals = result["incremental_node_seconds"].items()
+        per_type = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in totals)
+        lines += ["", f"Node time of the last daily run: {per_type}. Slowest nodes:", ""]
+        lines += ["| node | seconds |", "|---|---|"]
+        lines += [
+            f"| `{r['model']}` | {r['seconds']:.1f} |" for r in result["incremental_slowest_nodes"]
+        ]
     lines += [
         "",
         "Semantic-layer queries (whole range; seconds, medians):",

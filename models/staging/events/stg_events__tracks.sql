@@ -5,7 +5,9 @@
     reads it, and a table in every run (see README, Benchmarks). Each run
     ranks the deliveries received since the last run, minus the lookback
     (var event_lookback_days), together with the rows already kept for the
-    same event_ids, so a later second delivery changes nothing. -#}
+    same event_ids, so a later second delivery changes nothing; it writes
+    only the event_ids whose kept delivery changes (a stored row wins a tie
+    with its own reload from the lookback). -#}
 {{ config(
     materialized=incremental_materialization(),
     unique_key='event_id',
@@ -33,7 +35,10 @@ renamed as (
 ),
 
 new_deliveries as (
-    select * from renamed
+    select
+        *,
+        false as is_stored
+    from renamed
     where {{ incremental_watermark_filter('received_at') }}
 ),
 
@@ -49,7 +54,8 @@ deliveries as (
             feature_name,
             onboarding_step,
             occurred_at,
-            received_at
+            received_at,
+            true as is_stored
         from {{ this }}
         where event_id in (select new_deliveries.event_id from new_deliveries)
     {%- endif %}
@@ -60,7 +66,12 @@ deliveries_ranked as (
         *,
         row_number() over (
             partition by event_id
-            order by received_at, occurred_at, account_id, user_id
+            order by
+                received_at,
+                occurred_at,
+                account_id,
+                user_id,
+                case when is_stored then 0 else 1 end
         ) as delivery_number
     from deliveries
 ),
@@ -77,7 +88,7 @@ final as (
         occurred_at,
         received_at
     from deliveries_ranked
-    where delivery_number = 1
+    where delivery_number = 1 and not is_stored
 )
 
 select * from final
