@@ -1,27 +1,34 @@
 {% macro incremental_watermark_filter(timestamp_column) %}
     {#- In an incremental run, keep the source rows whose timestamp is later
-        than the target's latest one minus var event_lookback_days (default
-        3): late loads within the lookback are picked up; unique_key makes
-        reloading a row idempotent. In a full refresh, or on an empty
-        target: no filter. The bound is looked up first and written as a
-        literal, so that the engine can skip the files and row groups of
-        older rows (a subquery in the filter made DuckDB read the whole
-        Parquet event log). -#}
+        than the target's latest one minus var event_lookback_days: late
+        loads within the lookback are picked up; unique_key makes reloading
+        a row idempotent. In a full refresh, or on an empty target: no
+        filter. -#}
+    {{ return(later_than_lookback(timestamp_column, timestamp_column) or 'true') }}
+{%- endmacro %}
+
+{% macro later_than_lookback(source_column, target_column) %}
+    {#- In an incremental run, the filter `source_column > <bound>`, where
+        the bound is the target's latest target_column minus var
+        event_lookback_days; none in a full build or on an empty target.
+        The bound is looked up first and written as a literal, so that the
+        engine can skip the files and row groups of older rows (a subquery
+        in the filter made DuckDB read the whole Parquet event log). -#}
     {%- if not (execute and is_incremental()) -%}
-        {{ return('true') }}
+        {{ return(none) }}
     {%- endif -%}
     {%- set latest_query -%}
-        select max({{ timestamp_column }}) from {{ this }}
+        select max({{ target_column }}) from {{ this }}
     {%- endset -%}
     {%- set latest = run_query(latest_query).columns[0].values()[0] -%}
     {%- if latest is none -%}
-        {{ return('true') }}
+        {{ return(none) }}
     {%- endif -%}
     {%- set bound = latest - modules.datetime.timedelta(
         days=var('event_lookback_days')
     ) -%}
     {{ return(
-        timestamp_column ~ " > cast('" ~ bound.isoformat(sep=' ')
+        source_column ~ " > cast('" ~ bound.isoformat(sep=' ')
         ~ "' as " ~ dbt.type_timestamp() ~ ")"
     ) }}
 {%- endmacro %}
@@ -61,29 +68,17 @@
         upstream: the relation the mart reads; its upstream_date_column and
         upstream_received_column. date_column: the target's day column. A
         model that stores week parts turns the day into its week part. -#}
-    {%- if not (execute and is_incremental()) -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set watermark_query -%}
-        select max({{ received_column }}) from {{ this }}
-    {%- endset -%}
-    {%- set watermark = run_query(watermark_query).columns[0].values()[0] -%}
-    {%- if watermark is none -%}
+    {%- set new_rows_filter = later_than_lookback(
+        upstream_received_column, received_column
+    ) -%}
+    {%- if new_rows_filter is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set rebuild_from_query -%}
         select min(candidate_date) from (
             select min({{ upstream_date_column }}) as candidate_date
             from {{ upstream }}
-            where {{ upstream_received_column }} > (
-                select
-                    {{ dbt.dateadd(
-                        'day',
-                        -1 * var('event_lookback_days'),
-                        'max(' ~ received_column ~ ')',
-                    ) }}
-                from {{ this }}
-            )
+            where {{ new_rows_filter }}
             union all
             select min({{ date_column }}) as candidate_date
             from {{ this }}

@@ -3,7 +3,6 @@ events, an incremental run gives exactly the rows of a full refresh."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import Counter
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from reference import parse_timestamp
+from seed_files import read_rows, write_rows
 
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 
@@ -41,19 +41,6 @@ BATCHES = {  # seed -> the column that orders its deliveries
 }
 
 
-def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def write_csv(path: Path, fieldnames: list[str], rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fieldnames, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def snapshot(project_dir: Path) -> dict[str, Counter]:
     with duckdb.connect(str(project_dir / DUCKDB_FILE), read_only=True) as connection:
         return {
@@ -69,7 +56,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_incremental_run_equals_full_refresh(project: Path) -> None:
     seeds = {name: project / "seeds" / "events" / f"{name}.csv" for name in BATCHES}
-    full = {name: read_csv(path) for name, path in seeds.items()}
+    full = {name: read_rows(path) for name, path in seeds.items()}
     tracks = full["events_tracks"][1]
     # The cut: a week before the last delivery of the shipped events.
     cutoff = max(parse_timestamp(row["received_at"]) for row in tracks) - dt.timedelta(days=7)
@@ -88,11 +75,11 @@ def test_incremental_run_equals_full_refresh(project: Path) -> None:
         fieldnames, rows = full[name]
         first = [row for row in rows if parse_timestamp(row[column]) <= cutoff]
         assert 0 < len(first) < len(rows)
-        write_csv(seeds[name], fieldnames, first)
+        write_rows(seeds[name], fieldnames, first)
     dbt(project, "build", dbt_vars={"as_of_date": AS_OF})
 
     for name in BATCHES:  # append the batch, then run incrementally
-        write_csv(seeds[name], *full[name])
+        write_rows(seeds[name], *full[name])
     dbt(project, "seed", "--select", *BATCHES, "--full-refresh", dbt_vars={"as_of_date": AS_OF})
     incremental = dbt(
         project,
@@ -119,7 +106,7 @@ def test_moving_as_of_date_back_and_forward_equals_full_refresh(project: Path) -
     its feature set change both ways.
     """
     earlier = "2026-05-15"
-    _, features = read_csv(project / "seeds" / "events" / "events_features.csv")
+    _, features = read_rows(project / "seeds" / "events" / "events_features.csv")
     assert any(earlier < row["launched_at"] <= AS_OF for row in features)
     dbt(project, "build", dbt_vars={"as_of_date": AS_OF})
     for as_of in (earlier, AS_OF):
