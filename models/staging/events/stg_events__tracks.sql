@@ -7,7 +7,10 @@
     (var event_lookback_days), together with the rows already kept for the
     same event_ids, so a later second delivery changes nothing; it writes
     only the event_ids whose kept delivery changes (a stored row wins a tie
-    with its own reload from the lookback). -#}
+    with its own reload from the lookback). Only the stored rows of the
+    lookback are read whole; for older ones only the event_id is looked up
+    (such a row was received first, so it stays). -#}
+{%- set reloads = later_than_lookback('received_at', 'received_at') %}
 {{ config(
     materialized=incremental_materialization(),
     unique_key='event_id',
@@ -39,12 +42,24 @@ new_deliveries as (
         *,
         false as is_stored
     from renamed
-    where {{ incremental_watermark_filter('received_at') }}
+    where {{ reloads or 'true' }}
+),
+
+kept_before_lookback as (
+    {%- if reloads %}
+        select event_id from {{ this }}
+        where
+            not ({{ reloads }})
+            and event_id in (select new_deliveries.event_id from new_deliveries)
+    {%- else %}
+        select cast(null as {{ dbt.type_string() }}) as event_id
+        where false
+    {%- endif %}
 ),
 
 deliveries as (
     select * from new_deliveries
-    {%- if is_incremental() %}
+    {%- if reloads %}
         union all
         select
             event_id,
@@ -57,7 +72,7 @@ deliveries as (
             received_at,
             true as is_stored
         from {{ this }}
-        where event_id in (select new_deliveries.event_id from new_deliveries)
+        where {{ reloads }}
     {%- endif %}
 ),
 
@@ -78,17 +93,23 @@ deliveries_ranked as (
 
 final as (
     select
-        event_id,
-        account_id,
-        user_id,
-        event_name,
-        feature_name,
-        onboarding_step,
-        event_name not in ('page_viewed', 'logged_in') as is_meaningful,
-        occurred_at,
-        received_at
+        deliveries_ranked.event_id,
+        deliveries_ranked.account_id,
+        deliveries_ranked.user_id,
+        deliveries_ranked.event_name,
+        deliveries_ranked.feature_name,
+        deliveries_ranked.onboarding_step,
+        deliveries_ranked.event_name not in ('page_viewed', 'logged_in')
+            as is_meaningful,
+        deliveries_ranked.occurred_at,
+        deliveries_ranked.received_at
     from deliveries_ranked
-    where delivery_number = 1 and not is_stored
+    left join kept_before_lookback
+        on deliveries_ranked.event_id = kept_before_lookback.event_id
+    where
+        deliveries_ranked.delivery_number = 1
+        and not deliveries_ranked.is_stored
+        and kept_before_lookback.event_id is null
 )
 
 select * from final
