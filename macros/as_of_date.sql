@@ -1,15 +1,40 @@
 {% macro as_of_date() %}
     {#- The reporting date (var as_of_date) as a SQL date literal. -#}
-    {%- set raw_value = var('as_of_date') | string -%}
-    {%- set parsed = modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw_value) -%}
-    {%- if not parsed -%}
+    {{ return(iso_date_var('as_of_date')) }}
+{%- endmacro %}
+
+{% macro iso_date_var(name) %}
+    {#- A dbt var holding an ISO date, as the SQL date literal
+        cast('YYYY-MM-DD' as date); none when the var is unset; a compiler
+        error naming the var when it is not a calendar date in YYYY-MM-DD
+        form. -#}
+    {%- set value = var(name, none) -%}
+    {%- if value is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set raw_value = value | string -%}
+    {%- set parsed = modules.re.match(
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})$', raw_value
+    ) -%}
+    {%- set is_date = false -%}
+    {%- if parsed -%}
+        {%- set year = parsed.group(1) | int -%}
+        {%- set month = parsed.group(2) | int -%}
+        {%- set day = parsed.group(3) | int -%}
+        {%- if year >= 1 and 1 <= month <= 12 and 1 <= day <= 31 -%}
+            {%- set first_of_month = modules.datetime.date(year, month, 1) -%}
+            {%- set candidate = first_of_month
+                + modules.datetime.timedelta(days=day - 1) -%}
+            {%- set is_date = candidate.month == month -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if not is_date -%}
         {{ exceptions.raise_compiler_error(
-            "var as_of_date must be an ISO date (YYYY-MM-DD), got '"
+            "var " ~ name ~ " must be an ISO date (YYYY-MM-DD), got '"
             ~ raw_value ~ "'"
         ) }}
     {%- endif -%}
-    {%- do modules.datetime.date.fromisoformat(raw_value) -%}
-    cast('{{ raw_value }}' as date)
+    {{ return("cast('" ~ raw_value ~ "' as date)") }}
 {%- endmacro %}
 
 {% macro end_of_as_of_date() %}
