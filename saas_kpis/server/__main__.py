@@ -25,7 +25,7 @@ def serving_dir() -> Path:
 
 
 def publish_command() -> int:
-    from saas_kpis.server.engine import publish
+    from saas_kpis.server.snapshots import publish
 
     warehouse = Path(os.environ.get("SAAS_KPIS_DUCKDB_PATH", REPO_ROOT / DUCKDB_FILE))
     manifest = REPO_ROOT / "target" / "semantic_manifest.json"
@@ -48,9 +48,11 @@ def tokens_from_environment() -> list[str]:
 def serve_command() -> int:
     import uvicorn
 
-    from saas_kpis.server.engine import SnapshotStore
+    from saas_kpis.server.adapter import ServedLayer
+    from saas_kpis.server.auth import TokenCheck
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
+    from saas_kpis.server.snapshots import SnapshotStore
 
     host = os.environ.get("SAAS_KPIS_SL_HOST", "127.0.0.1")
     if host not in LOOPBACK and os.environ.get("SAAS_KPIS_SL_ALLOW_REMOTE") != "1":
@@ -62,7 +64,7 @@ def serve_command() -> int:
     graphql_port = int(os.environ.get("SAAS_KPIS_SL_GRAPHQL_PORT", "8180"))
     flight_port = int(os.environ.get("SAAS_KPIS_SL_FLIGHT_PORT", "8181"))
     environment_id = int(os.environ.get("SAAS_KPIS_SL_ENVIRONMENT_ID", "1"))
-    tokens = tokens_from_environment()
+    tokens = TokenCheck(tokens_from_environment())
     # pyarrow.flight appends the formatted Python traceback of a handler's exception to the
     # error it sends; with no frames the client sees only the exception's message.
     sys.tracebacklimit = 0
@@ -74,8 +76,9 @@ def serve_command() -> int:
             f"no published build in {serving_dir()} yet; serving as soon as one appears",
             file=sys.stderr,
         )
+    served = ServedLayer(store)
     flight_server = SemanticLayerFlightServer(
-        f"grpc://{host}:{flight_port}", store, tokens, environment_id
+        f"grpc://{host}:{flight_port}", served, tokens, environment_id
     )
     flight_thread = threading.Thread(target=flight_server.serve, name="flight", daemon=True)
     flight_thread.start()
@@ -84,7 +87,7 @@ def serve_command() -> int:
     )
     try:
         uvicorn.run(
-            create_app(store, tokens, environment_id),
+            create_app(served, tokens, environment_id),
             host=host,
             port=graphql_port,
             log_level="warning",

@@ -10,31 +10,30 @@ the protobuf library.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import re
 import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.flight as flight
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
 
-from saas_kpis.server.engine import Snapshot, SnapshotStore, execute_outer, public_message
-from saas_kpis.server.statements import Call, parse_statement
+from saas_kpis.semantic import SemanticLayer
+from saas_kpis.server.adapter import ServedLayer, public_message
+from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
+from saas_kpis.server.statements import OUTER_TABLE, Call, parse_statement
 
 log = logging.getLogger(__name__)
 
 PACKAGE = "arrow.flight.protocol.sql"
 MAX_PENDING_RESULTS = 200
 MAX_PREPARED = 1000
-UNAUTHENTICATED = (
-    "User is not authorized: a valid `authorization: Bearer <token>` header is required"
-)
+UNAUTHENTICATED = f"{UNAUTHORIZED}: a valid `authorization: Bearer <token>` header is required"
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 _MESSAGES = {
@@ -96,64 +95,87 @@ def message(wrapper: any_pb2.Any, name: str) -> Any:
     return result
 
 
-def snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+def cell(value: Any) -> Any:
+    """A metadata value as one Arrow cell: JSON text for mappings, comma-joined lists."""
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return value
 
 
-def table_of(rows: list[dict[str, Any]], columns: list[str]) -> pa.Table:
-    """Metadata rows (GraphQL field names) as a table with snake_case columns."""
-
-    def cell(value: Any) -> Any:
-        if isinstance(value, dict):
-            return json.dumps(value, sort_keys=True)
-        if isinstance(value, list):
-            return ",".join(str(v) for v in value)
-        return value
-
-    return pa.table({snake_case(c): [cell(row.get(c)) for row in rows] for c in columns})
+def table_of(rows: list[Any], columns: dict[str, Any]) -> pa.Table:
+    """Metadata objects as a table: one column per {name: getter}."""
+    return pa.table({name: [cell(get(row)) for row in rows] for name, get in columns.items()})
 
 
-def run_call(snapshot: Snapshot, call: Call) -> pa.Table:
-    """Result of a parsed call on a snapshot, with the outer select applied if there is one."""
+METADATA_COLUMNS: dict[str, dict[str, Any]] = {
+    "metrics": {
+        "name": lambda m: m.name,
+        "label": lambda m: m.label,
+        "description": lambda m: m.description,
+        "type": lambda m: m.type,
+        "queryable_time_granularities": lambda m: m.grains,
+        "requires_metric_time": lambda m: m.requires_metric_time,
+        "meta": lambda m: dict(m.meta),
+    },
+    "saved_queries": {
+        "name": lambda s: s.name,
+        "label": lambda s: s.label,
+        "description": lambda s: s.description,
+    },
+    "dimensions": {
+        "name": lambda d: d.name,
+        "qualified_name": lambda d: d.qualified_name,
+        "type": lambda d: d.type,
+        "label": lambda d: d.label,
+        "description": lambda d: d.description,
+        "queryable_time_granularities": lambda d: d.grains,
+    },
+    "entities": {
+        "name": lambda e: e.name,
+        "type": lambda e: e.type,
+        "role": lambda e: e.role,
+        "description": lambda e: e.description,
+        "expr": lambda e: e.expr,
+    },
+    "measures": {
+        "name": lambda m: m.name,
+        "agg": lambda m: m.agg,
+        "agg_time_dimension": lambda m: m.agg_time_dimension,
+        "expr": lambda m: m.expr,
+    },
+}
+
+
+def run_call(layer: SemanticLayer, call: Call) -> pa.Table:
+    """Result of a parsed call on a layer, with the outer select applied if there is one."""
     request = call.request
     if call.function == "query":
-        table = snapshot.execute(snapshot.compile(request))
+        table = layer.query(request)
     elif call.function == "dimension_values":
-        table = snapshot.execute(snapshot.compile_dimension_values(request))
-        table = table.sort_by([(table.column_names[0], "ascending")])
-    elif call.function == "metrics":
-        table = table_of(
-            snapshot.metrics(),
-            [
-                "name",
-                "label",
-                "description",
-                "type",
-                "queryableTimeGranularities",
-                "requiresMetricTime",
-                "meta",
-            ],
-        )
-    elif call.function == "saved_queries":
-        table = table_of(snapshot.saved_queries(), ["name", "label", "description"])
+        table = layer.dimension_values(request)
+    elif call.function in ("metrics", "saved_queries"):
+        table = table_of(getattr(layer, call.function)(), METADATA_COLUMNS[call.function])
     else:
-        columns = {
-            "dimensions": [
-                "name",
-                "qualifiedName",
-                "type",
-                "label",
-                "description",
-                "queryableTimeGranularities",
-            ],
-            "entities": ["name", "type", "role", "description", "expr"],
-            "measures": ["name", "agg", "aggTimeDimension", "expr"],
-        }[call.function]
         metrics = list(request.metrics)
         if not metrics:
             raise pa.ArrowInvalid(f"semantic_layer.{call.function}() needs metrics=[...]")
-        table = table_of(getattr(snapshot, call.function)(metrics), columns)
+        items = getattr(layer, call.function)(metrics)
+        table = table_of(items, METADATA_COLUMNS[call.function])
     return execute_outer(table, call.outer_sql) if call.outer_sql else table
+
+
+def execute_outer(table: pa.Table, outer_sql: str) -> pa.Table:
+    """Run the validated select around a call on the call's result, in a sandboxed DuckDB."""
+    connection = duckdb.connect(
+        ":memory:", config={"enable_external_access": False, "lock_configuration": True}
+    )
+    try:
+        connection.register(OUTER_TABLE, table)
+        return connection.execute(outer_sql).to_arrow_table()
+    finally:
+        connection.close()
 
 
 @dataclass
@@ -165,21 +187,16 @@ class Prepared:
 
 
 class BearerAuthFactory(flight.ServerMiddlewareFactory):
-    """Reject every call without `authorization: Bearer <token>` (UNAUTHENTICATED)."""
+    """Reject every call that fails the token check (UNAUTHENTICATED) or names another
+    environment (UNAUTHORIZED)."""
 
-    def __init__(self, tokens: list[str], environment_id: int) -> None:
+    def __init__(self, tokens: TokenCheck, environment_id: int) -> None:
         super().__init__()
-        self.tokens = [t.encode() for t in tokens]
+        self.tokens = tokens
         self.environment_id = str(environment_id)
 
     def start_call(self, info: Any, headers: dict[str, list[Any]]) -> None:
-        values = headers.get("authorization", [])
-        value = values[0] if len(values) == 1 else ""
-        value = value.encode() if isinstance(value, str) else value
-        scheme, _, token = value.partition(b" ")
-        if scheme.lower() != b"bearer" or not any(
-            hmac.compare_digest(token.strip(), t) for t in self.tokens
-        ):
+        if not self.tokens.authorized(headers.get("authorization", [])):
             raise flight.FlightUnauthenticatedError(UNAUTHENTICATED)
         environment = headers.get("environmentid", [self.environment_id])
         environment_value = (
@@ -191,13 +208,13 @@ class BearerAuthFactory(flight.ServerMiddlewareFactory):
 
 
 class SemanticLayerFlightServer(flight.FlightServerBase):
-    """Flight SQL statements over the served snapshot; results go from GetFlightInfo to DoGet."""
+    """Flight SQL statements over the served layer; results go from GetFlightInfo to DoGet."""
 
     def __init__(
-        self, location: str, store: SnapshotStore, tokens: list[str], environment_id: int
+        self, location: str, served: ServedLayer, tokens: TokenCheck, environment_id: int
     ) -> None:
         super().__init__(location, middleware={"auth": BearerAuthFactory(tokens, environment_id)})
-        self.store = store
+        self.served = served
         self.results: OrderedDict[bytes, pa.Table] = OrderedDict()
         self.prepared: OrderedDict[bytes, Prepared] = OrderedDict()
         self.lock = threading.Lock()
@@ -205,7 +222,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
     def run(self, statement: str) -> pa.Table:
         try:
             call = parse_statement(statement)
-            return run_call(self.store.current(), call)
+            return run_call(self.served.layer(), call)
         except Exception as error:
             raise pa.ArrowInvalid(public_message(error)) from None
 

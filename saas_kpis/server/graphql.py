@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
 import logging
 import threading
 import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -26,9 +26,18 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from saas_kpis.server.engine import SnapshotStore, public_message
-from saas_kpis.server.statements import (
+from saas_kpis.semantic import (
+    Dimension,
+    Entity,
+    Measure,
+    Metric,
     QueryRequest,
+    SavedQuery,
+    SemanticLayer,
+)
+from saas_kpis.server.adapter import ServedLayer, public_message
+from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
+from saas_kpis.server.statements import (
     StatementError,
     check_name,
     group_by_name,
@@ -37,130 +46,9 @@ from saas_kpis.server.statements import (
 
 log = logging.getLogger(__name__)
 
-UNAUTHORIZED = "User is not authorized"  # the message dbt-sl-sdk maps to AuthError
+SCHEMA = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
 MAX_KEPT_QUERIES = 500
 POLL_WAIT_SECONDS = 2.0
-
-SCHEMA = """
-scalar BigInt
-scalar JSON
-
-enum MetricType { SIMPLE RATIO CUMULATIVE DERIVED CONVERSION }
-enum DimensionType { CATEGORICAL TIME }
-enum EntityType { FOREIGN NATURAL PRIMARY UNIQUE }
-enum AggregationType { SUM MIN MAX COUNT_DISTINCT SUM_BOOLEAN AVERAGE PERCENTILE MEDIAN COUNT }
-enum TimeGranularity {
-  NANOSECOND MICROSECOND MILLISECOND SECOND MINUTE HOUR DAY WEEK MONTH QUARTER YEAR
-}
-enum DatePart { DOY DOW DAY MONTH QUARTER YEAR }
-enum QueryStatus { PENDING RUNNING COMPILED SUCCESSFUL FAILED }
-enum ExportDestinationType { TABLE VIEW }
-
-type MetricConfig { meta: JSON }
-
-type Metric {
-  name: String!
-  description: String
-  type: MetricType!
-  label: String!
-  requiresMetricTime: Boolean!
-  queryableGranularities: [TimeGranularity!]!
-  queryableTimeGranularities: [String!]!
-  dimensions: [Dimension!]!
-  measures: [Measure!]!
-  entities: [Entity!]!
-  config: MetricConfig
-  meta: JSON
-}
-
-type Dimension {
-  name: String!
-  qualifiedName: String!
-  description: String
-  type: DimensionType!
-  label: String
-  isPartition: Boolean!
-  expr: String
-  queryableGranularities: [TimeGranularity!]!
-  queryableTimeGranularities: [String!]!
-}
-
-type Entity { name: String! description: String type: EntityType! role: String expr: String }
-type Measure { name: String! aggTimeDimension: String agg: AggregationType! expr: String }
-
-type SavedQueryMetricParam { name: String! }
-type SavedQueryGroupByParam {
-  name: String!
-  grain: TimeGranularity
-  timeGranularity: String
-  datePart: DatePart
-}
-type WhereFilter { whereSqlTemplate: String! }
-type SavedQueryQueryParams {
-  metrics: [SavedQueryMetricParam!]!
-  groupBy: [SavedQueryGroupByParam!]!
-  where: WhereFilter
-}
-type ExportConfig { alias: String schema: String exportAs: ExportDestinationType! }
-type Export { name: String! config: ExportConfig! }
-type SavedQuery {
-  name: String!
-  description: String
-  label: String
-  queryParams: SavedQueryQueryParams!
-  exports: [Export!]!
-}
-
-type EnvironmentInfo {
-  sqlDialect: String!
-  hasMetricsDefined: Boolean!
-  dialect: String!
-  dialectSupportedBySlg: Boolean!
-}
-
-type QueryResult {
-  queryId: String!
-  status: QueryStatus!
-  sql: String
-  error: String
-  totalPages: Int
-  arrowResult: String
-}
-type CreateQueryResult { queryId: String! }
-type CompileSqlResult { sql: String! }
-
-input MetricInput { name: String! }
-input GroupByInput {
-  name: String!
-  grain: TimeGranularity
-  timeGranularity: String
-  datePart: DatePart
-}
-input WhereInput { sql: String! }
-input OrderByInput { metric: MetricInput groupBy: GroupByInput descending: Boolean }
-
-type Query {
-  environmentInfo(environmentId: BigInt!): EnvironmentInfo!
-  metrics(environmentId: BigInt!): [Metric!]!
-  dimensions(environmentId: BigInt!, metrics: [MetricInput!]!): [Dimension!]!
-  measures(environmentId: BigInt!, metrics: [MetricInput!]!): [Measure!]!
-  entities(environmentId: BigInt!, metrics: [MetricInput!]!): [Entity!]!
-  savedQueries(environmentId: BigInt!): [SavedQuery!]!
-  query(environmentId: BigInt!, queryId: String!, pageNum: Int): QueryResult!
-}
-
-type Mutation {
-  createQuery(
-    environmentId: BigInt!, savedQuery: String, metrics: [MetricInput!], groupBy: [GroupByInput!],
-    where: [WhereInput!], orderBy: [OrderByInput!], limit: Int, readCache: Boolean
-  ): CreateQueryResult!
-  compileSql(
-    environmentId: BigInt!, savedQuery: String, metrics: [MetricInput!], groupBy: [GroupByInput!],
-    where: [WhereInput!], orderBy: [OrderByInput!], limit: Int, readCache: Boolean
-  ): CompileSqlResult!
-  cancelQuery(environmentId: BigInt!, queryId: String!): CreateQueryResult!
-}
-"""
 
 
 @dataclass
@@ -217,11 +105,101 @@ def arrow_base64(table: pa.Table) -> str:
     return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii")
 
 
-class SemanticLayerGraphQL:
-    """Resolvers over a snapshot store, and the query jobs they start."""
+def metric_fields(metric: Metric) -> dict[str, Any]:
+    grains = list(metric.grains)
+    meta = dict(metric.meta)
+    return {
+        "name": metric.name,
+        "description": metric.description,
+        "type": metric.type,
+        "label": metric.label,
+        "requiresMetricTime": metric.requires_metric_time,
+        "queryableGranularities": grains,
+        "queryableTimeGranularities": grains,
+        "config": {"meta": meta},
+        "meta": meta,
+    }
 
-    def __init__(self, store: SnapshotStore, environment_id: int, workers: int = 4) -> None:
-        self.store = store
+
+def dimension_fields(dimension: Dimension) -> dict[str, Any]:
+    grains = list(dimension.grains)
+    return {
+        "name": dimension.name,
+        "qualifiedName": dimension.qualified_name,
+        "description": dimension.description,
+        "type": dimension.type,
+        "label": dimension.label,
+        "isPartition": dimension.is_partition,
+        "expr": dimension.expr,
+        "queryableGranularities": grains,
+        "queryableTimeGranularities": grains,
+    }
+
+
+def entity_fields(entity: Entity) -> dict[str, Any]:
+    return {
+        "name": entity.name,
+        "description": entity.description,
+        "type": entity.type,
+        "role": entity.role,
+        "expr": entity.expr,
+    }
+
+
+def measure_fields(measure: Measure) -> dict[str, Any]:
+    return {
+        "name": measure.name,
+        "aggTimeDimension": measure.agg_time_dimension,
+        "agg": measure.agg,
+        "expr": measure.expr,
+    }
+
+
+def saved_query_fields(saved: SavedQuery) -> dict[str, Any]:
+    where = " and ".join(f"({w})" for w in saved.where)
+    return {
+        "name": saved.name,
+        "description": saved.description,
+        "label": saved.label,
+        "queryParams": {
+            "metrics": [{"name": name} for name in saved.metrics],
+            "groupBy": [
+                {
+                    "name": item.name,
+                    "grain": item.grain.upper() if item.grain else None,
+                    "timeGranularity": item.grain,
+                    "datePart": item.date_part.upper() if item.date_part else None,
+                }
+                for item in saved.group_by
+            ],
+            "where": {"whereSqlTemplate": where} if where else None,
+        },
+        "exports": [
+            {
+                "name": export.name,
+                "config": {
+                    "alias": export.alias,
+                    "schema": export.schema,
+                    "exportAs": export.export_as.upper(),
+                },
+            }
+            for export in saved.exports
+        ],
+    }
+
+
+METRIC_PARTS = {
+    "dimensions": (SemanticLayer.dimensions, dimension_fields),
+    "measures": (SemanticLayer.measures, measure_fields),
+    "entities": (SemanticLayer.entities, entity_fields),
+}
+
+
+class SemanticLayerGraphQL:
+    """Resolvers over the served semantic layer, and the query jobs they start."""
+
+    def __init__(self, served: ServedLayer, environment_id: int, workers: int = 4) -> None:
+        self.served = served
         self.environment_id = environment_id
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sl-query")
         self.jobs: OrderedDict[str, Job] = OrderedDict()
@@ -231,14 +209,10 @@ class SemanticLayerGraphQL:
         if int(environment_id) != self.environment_id:
             raise GraphQLError(f"unknown environment {environment_id}")
 
-    async def metadata(self, method: str, *args: Any) -> Any:
-        snapshot = self.store.current()
-        return await asyncio.to_thread(getattr(snapshot, method), *args)
-
     def run_job(self, job: Job, request: QueryRequest) -> pa.Table:
-        snapshot = self.store.current()
-        job.sql = snapshot.compile(request)
-        return snapshot.execute(job.sql)
+        layer = self.served.layer()
+        job.sql = layer.explain(request)
+        return layer.execute(job.sql)
 
     def create_job(self, arguments: dict[str, Any]) -> str:
         job_id = uuid.uuid4().hex
@@ -315,21 +289,32 @@ class SemanticLayerGraphQL:
         @query.field("environmentInfo")
         async def environment_info(_: Any, __: Any, environmentId: int) -> Any:
             self.check_environment(environmentId)
-            return await self.metadata("environment_info")
+            layer = self.served.layer()
+            return {
+                "sqlDialect": layer.dialect,
+                "hasMetricsDefined": bool(await asyncio.to_thread(layer.metrics)),
+                "dialect": layer.dialect,
+                "dialectSupportedBySlg": True,
+            }
 
         @query.field("metrics")
         async def metrics(_: Any, __: Any, environmentId: int) -> Any:
             self.check_environment(environmentId)
+            layer = self.served.layer()
+            # Nested fields (a metric's dimensions) are answered from the same snapshot.
             return [
-                {**m, "_snapshot": self.store.current()} for m in await self.metadata("metrics")
+                {**metric_fields(metric), "_layer": layer}
+                for metric in await asyncio.to_thread(layer.metrics)
             ]
 
-        for kind in ("dimensions", "measures", "entities"):
+        for kind, (method, fields) in METRIC_PARTS.items():
 
-            def resolver(kind: str = kind) -> Any:
+            def resolver(method: Any = method, fields: Any = fields) -> Any:
                 async def resolve(_: Any, __: Any, environmentId: int, metrics: list) -> Any:
                     self.check_environment(environmentId)
-                    return await self.metadata(kind, names(metrics))
+                    layer = self.served.layer()
+                    items = await asyncio.to_thread(method, layer, names(metrics))
+                    return [fields(item) for item in items]
 
                 return resolve
 
@@ -338,7 +323,8 @@ class SemanticLayerGraphQL:
         @query.field("savedQueries")
         async def saved_queries(_: Any, __: Any, environmentId: int) -> Any:
             self.check_environment(environmentId)
-            return await self.metadata("saved_queries")
+            layer = self.served.layer()
+            return [saved_query_fields(s) for s in await asyncio.to_thread(layer.saved_queries)]
 
         @query.field("query")
         async def poll(_: Any, __: Any, environmentId: int, queryId: str, pageNum: int = 1) -> Any:
@@ -348,14 +334,14 @@ class SemanticLayerGraphQL:
         @mutation.field("createQuery")
         async def create_query(_: Any, __: Any, environmentId: int, **arguments: Any) -> Any:
             self.check_environment(environmentId)
-            self.store.current()
+            self.served.layer()
             return {"queryId": self.create_job(arguments)}
 
         @mutation.field("compileSql")
         async def compile_sql(_: Any, __: Any, environmentId: int, **arguments: Any) -> Any:
             self.check_environment(environmentId)
             request = request_from_arguments(arguments)
-            return {"sql": await self.metadata("compile", request)}
+            return {"sql": await asyncio.to_thread(self.served.compile, request)}
 
         @mutation.field("cancelQuery")
         async def cancel_query(_: Any, __: Any, environmentId: int, queryId: str) -> Any:
@@ -363,12 +349,12 @@ class SemanticLayerGraphQL:
             return self.cancel(queryId)
 
         metric_type = ObjectType("Metric")
-        for kind in ("dimensions", "measures", "entities"):
+        for kind, (method, fields) in METRIC_PARTS.items():
 
-            def nested(kind: str = kind) -> Any:
+            def nested(method: Any = method, fields: Any = fields) -> Any:
                 async def resolve(metric: dict[str, Any], _: Any) -> Any:
-                    snapshot = metric["_snapshot"]
-                    return await asyncio.to_thread(getattr(snapshot, kind), [metric["name"]])
+                    items = await asyncio.to_thread(method, metric["_layer"], [metric["name"]])
+                    return [fields(item) for item in items]
 
                 return resolve
 
@@ -388,36 +374,29 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
 
 
 class BearerAuth:
-    """ASGI middleware: every request needs `authorization: bearer <token>` with a known token."""
+    """ASGI middleware: every HTTP request passes the token check, or gets 401."""
 
-    def __init__(self, app: Any, tokens: list[str]) -> None:
+    def __init__(self, app: Any, tokens: TokenCheck) -> None:
         self.app = app
-        self.tokens = [t.encode() for t in tokens]
-
-    def authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
-        values = [v for k, v in headers if k.lower() == b"authorization"]
-        if len(values) != 1:
-            return False
-        scheme, _, token = values[0].partition(b" ")
-        return scheme.lower() == b"bearer" and any(
-            hmac.compare_digest(token.strip(), t) for t in self.tokens
-        )
+        self.tokens = tokens
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not self.authorized(scope.get("headers", [])):
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": UNAUTHORIZED}]},
-                status_code=401,
-                headers={"www-authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+            if not self.tokens.authorized(values):
+                response = JSONResponse(
+                    {"data": None, "errors": [{"message": UNAUTHORIZED}]},
+                    status_code=401,
+                    headers={"www-authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 
-def create_app(store: SnapshotStore, tokens: list[str], environment_id: int) -> Any:
+def create_app(served: ServedLayer, tokens: TokenCheck, environment_id: int) -> Any:
     """The HTTP application: GraphQL at /api/graphql behind bearer authentication."""
-    api = SemanticLayerGraphQL(store, environment_id)
+    api = SemanticLayerGraphQL(served, environment_id)
     graphql_app = GraphQL(api.schema(), debug=False, error_formatter=format_error)
     app = Starlette(routes=[Route("/api/graphql", graphql_app, methods=["GET", "POST"])])
     app.state.api = api

@@ -20,6 +20,8 @@ import sqlglot
 from sqlglot import expressions as exp
 from sqlglot.errors import SqlglotError
 
+from saas_kpis.semantic import QueryRequest
+
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 GRAINS = ("day", "week", "month", "quarter", "year")
 DATE_PARTS = ("doy", "dow", "day", "month", "quarter", "year")
@@ -29,18 +31,6 @@ OUTER_TABLE = "semantic_layer_result"
 
 class StatementError(ValueError):
     """A statement or filter that is malformed or not allowed; the message says why."""
-
-
-@dataclass(frozen=True)
-class QueryRequest:
-    """A validated semantic-layer query, in MetricFlow's names."""
-
-    metrics: tuple[str, ...] = ()
-    group_by: tuple[str, ...] = ()
-    where: tuple[str, ...] = ()
-    order_by: tuple[str, ...] = ()
-    limit: int | None = None
-    saved_query: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,24 +186,6 @@ def group_by_item(node: ast.AST) -> str:
     if ref.kind == "Entity" and (grain or date_part):
         raise StatementError("an Entity has no time granularity")
     return group_by_name(ref.name, grain, date_part)  # type: ignore[arg-type]
-
-
-def group_by_item_parts(text: str) -> tuple[str, str | None, str | None]:
-    """Name, grain and date part of a group-by item as a saved query stores it."""
-    try:
-        node = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError:
-        raise StatementError(f"malformed group-by item {text!r}") from None
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return check_name(node.value, "group_by"), None, None
-    ref = reference(node)
-    grain = ref.args[0] if ref.args else ref.keywords.get("grain", ref.methods.get("grain"))
-    date_part = ref.keywords.get("date_part", ref.methods.get("date_part"))
-    return (
-        ref.name,
-        check_grain(grain) if grain else None,
-        check_date_part(date_part) if date_part else None,
-    )
 
 
 def order_by_item(node: ast.AST) -> str:

@@ -34,7 +34,7 @@ import pytest
 import requests
 
 from saas_kpis.project import DUCKDB_FILE, copy_project, project_env, venv_bin
-from saas_kpis.server.engine import publish, snapshots
+from saas_kpis.server.snapshots import publish, snapshots
 
 
 def free_port() -> int:

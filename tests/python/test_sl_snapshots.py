@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from saas_kpis.server.engine import (
+from saas_kpis.server.snapshots import (
     MANIFEST_FILE,
     NoSnapshotError,
     SnapshotStore,

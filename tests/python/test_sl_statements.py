@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from saas_kpis.semantic import QueryRequest
 from saas_kpis.server.statements import (
-    QueryRequest,
     StatementError,
     parse_statement,
     validate_where,

@@ -1,0 +1,35 @@
+"""The semantic query layer: the only code that talks to MetricFlow.
+
+`SemanticLayer` opens a dbt semantic manifest over a warehouse (a read-only DuckDB file or a dbt
+profile target), lists what can be queried and explains or runs typed `QueryRequest`s, returning
+Arrow. Everything above it (the server, exports, summary, catalog, benchmark, tests) asks here.
+"""
+
+from saas_kpis.semantic.layer import MANIFEST_FILE, SemanticLayer
+from saas_kpis.semantic.types import (
+    STANDARD_GRAINS,
+    Dimension,
+    Entity,
+    Export,
+    GroupByParam,
+    GroupBys,
+    Measure,
+    Metric,
+    QueryRequest,
+    SavedQuery,
+)
+
+__all__ = [
+    "MANIFEST_FILE",
+    "STANDARD_GRAINS",
+    "Dimension",
+    "Entity",
+    "Export",
+    "GroupByParam",
+    "GroupBys",
+    "Measure",
+    "Metric",
+    "QueryRequest",
+    "SavedQuery",
+    "SemanticLayer",
+]

@@ -1,0 +1,153 @@
+"""Where the semantic layer's SQL runs: a DuckDB file opened read-only, or a dbt profile target.
+
+MetricFlow plans a query into SQL for a dialect; a warehouse runs that SQL and returns Arrow.
+The DuckDB warehouse executes with DuckDB's own Arrow export (the served snapshots and the dev
+file); the dbt warehouse goes through the dbt adapter of the profile target, as `mf` does, so it
+works on every warehouse MetricFlow supports and can also run the DDL of the exports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+from dbt.adapters.base import BaseAdapter
+from metricflow.protocols.sql_client import SqlClient, SqlEngine
+from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
+from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
+
+NO_PARAMETERS = SqlBindParameterSet()
+
+
+class Warehouse(Protocol):
+    """What the semantic layer needs of a warehouse."""
+
+    @property
+    def sql_client(self) -> SqlClient:
+        """The client MetricFlow plans with (its dialect and renderer)."""
+        ...
+
+    def query(self, sql: str) -> pa.Table: ...
+
+    def execute(self, sql: str) -> None: ...
+
+    def dry_run(self, sql: str) -> None: ...
+
+    def relation(self, schema: str, identifier: str | None = None) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class _DuckDbPlanningClient:
+    """MetricFlow's SqlClient for a DuckDB connection: MetricFlow only plans with it."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self._connection = connection
+        self._renderer = DuckDbSqlPlanRenderer()
+
+    @property
+    def sql_engine_type(self) -> SqlEngine:
+        return SqlEngine.DUCKDB
+
+    @property
+    def sql_plan_renderer(self) -> DuckDbSqlPlanRenderer:
+        return self._renderer
+
+    def query(self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS) -> Any:
+        raise NotImplementedError("the semantic layer runs the SQL through its warehouse")
+
+    def execute(
+        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
+    ) -> None:
+        raise PermissionError("the semantic layer is read-only")
+
+    def dry_run(
+        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
+    ) -> None:
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(f"explain {stmt}")
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
+        raise NotImplementedError("bind parameters are not used")
+
+
+class DuckDbWarehouse:
+    """A DuckDB file opened read-only, without access to other files or the network."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.connection = duckdb.connect(
+            str(path),
+            read_only=True,
+            config={"enable_external_access": False, "lock_configuration": True},
+        )
+        self._client = _DuckDbPlanningClient(self.connection)
+
+    @property
+    def sql_client(self) -> SqlClient:
+        return self._client  # type: ignore[return-value]
+
+    def query(self, sql: str) -> pa.Table:
+        cursor = self.connection.cursor()  # one cursor per query: queries may run in threads
+        try:
+            return cursor.execute(sql).to_arrow_table()
+        finally:
+            cursor.close()
+
+    def execute(self, sql: str) -> None:
+        raise PermissionError("the semantic layer is read-only on a DuckDB snapshot")
+
+    def dry_run(self, sql: str) -> None:
+        self._client.dry_run(sql)
+
+    def relation(self, schema: str, identifier: str | None = None) -> str:
+        parts = [schema] if identifier is None else [schema, identifier]
+        return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class DbtWarehouse:
+    """The warehouse of a dbt profile target, through its dbt adapter."""
+
+    def __init__(self, client: SqlClient, adapter: BaseAdapter, credentials: Any) -> None:
+        self._client = client
+        self.adapter = adapter
+        self.database: str | None = getattr(credentials, "database", None)
+        self.default_schema: str | None = getattr(credentials, "schema", None)
+
+    @property
+    def sql_client(self) -> SqlClient:
+        return self._client
+
+    def query(self, sql: str) -> pa.Table:
+        table = self._client.query(sql)
+        columns = list(table.column_names)
+        return pa.table({name: [row[i] for row in table.rows] for i, name in enumerate(columns)})
+
+    def execute(self, sql: str) -> None:
+        self._client.execute(sql)
+
+    def dry_run(self, sql: str) -> None:
+        self._client.dry_run(sql)
+
+    def relation(self, schema: str, identifier: str | None = None) -> str:
+        """A schema or relation name, quoted as the adapter quotes it."""
+        rendered = self.adapter.Relation.create(
+            database=self.database, schema=schema, identifier=identifier
+        )
+        if identifier is None:
+            rendered = rendered.without_identifier()
+        return rendered.render()
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,59 @@
+"""The server's side of the semantic query layer: the served snapshot's layer, and clean errors.
+
+Both transports go through `ServedLayer`, so a request is answered from one snapshot and its
+errors reach clients the same way: a message about the request, never a stack trace or a path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+import uuid
+
+import duckdb
+
+from saas_kpis.semantic import QueryRequest, SemanticLayer
+from saas_kpis.server.snapshots import NoSnapshotError, SnapshotStore
+from saas_kpis.server.statements import StatementError
+
+log = logging.getLogger(__name__)
+
+PATH_PATTERN = re.compile(r"(?:[A-Za-z]:)?(?:/[\w.\-]+){2,}/?")
+MAX_MESSAGE = 2000
+# Errors of these libraries describe the request (an unknown name, a bad filter).
+CLIENT_ERROR_MODULES = ("metricflow", "dbt_semantic_interfaces")
+
+
+class ServedLayer:
+    """The semantic layer of the newest published snapshot."""
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self.store = store
+
+    def layer(self) -> SemanticLayer:
+        """The current snapshot's layer; a request keeps it to the end, even if a newer appears."""
+        return self.store.current().layer
+
+    def compile(self, request: QueryRequest) -> str:
+        return self.layer().explain(request)
+
+
+def public_message(error: BaseException) -> str:
+    """An error message fit for a client: no stack trace, no file path, bounded length."""
+    if isinstance(error, StatementError | LookupError | NoSnapshotError | PermissionError):
+        message = str(error)
+    elif isinstance(error, duckdb.Error):
+        message = f"query failed in the warehouse: {str(error).splitlines()[0]}"
+    elif type(error).__module__.startswith(CLIENT_ERROR_MODULES):
+        message = str(error)
+    else:
+        reference = uuid.uuid4().hex[:12]
+        # An explicit limit: the server sets sys.tracebacklimit = 0 (see __main__).
+        trace = "".join(
+            traceback.format_exception(type(error), error, error.__traceback__, limit=50)
+        )
+        log.error("internal error %s\n%s", reference, trace)
+        return f"internal error (reference {reference}; see the server log)"
+    message = PATH_PATTERN.sub("<path>", message)
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + " ..."

@@ -1,0 +1,26 @@
+"""Bearer-token authentication, one check for both transports."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+
+# dbt-sl-sdk maps this message to its AuthError.
+UNAUTHORIZED = "User is not authorized"
+
+
+class TokenCheck:
+    """Accepts exactly one `authorization: Bearer <token>` header carrying a known token."""
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self._tokens = [token.encode() for token in tokens]
+
+    def authorized(self, header_values: Iterable[str | bytes]) -> bool:
+        values = [v.encode() if isinstance(v, str) else v for v in header_values]
+        if len(values) != 1:
+            return False
+        scheme, _, token = values[0].partition(b" ")
+        token = token.strip()
+        # Compare against every token, so the time taken does not tell which one matched.
+        matches = [hmac.compare_digest(token, known) for known in self._tokens]
+        return scheme.lower() == b"bearer" and any(matches)
