@@ -52,7 +52,7 @@ pytest: $(BIN)/.installed
 ## postgres-parity: on a throwaway PostgreSQL server (apt-installed if missing),
 ## build the project and check that every mart and metric equals DuckDB's
 postgres-parity: $(BIN)/.installed
-	$(BIN)/python -m saas_kpis.postgres
+	$(BIN)/python tests/postgres/throwaway_server.py
 
 ## catalog: regenerate docs/metric_catalog.md from the semantic manifest
 catalog: $(BIN)/.installed

@@ -6,11 +6,9 @@ lists the label, the rendered description, the type and inputs, the time
 grains, the group-by names and the `meta` (dbt 1.11 puts the YAML
 `config.meta` under `metrics[].config.meta` in the semantic manifest).
 
-Time grains and group-by names come from MetricFlow itself, offline: the
-manifest is parsed and transformed as `mf` does it, and the group-by items of
-each metric are read from `SemanticManifestLookup.metric_lookup` with the
-property filter of `MetricFlowEngine.list_group_bys`. No warehouse connection
-is needed, and the names are exactly those that `mf query --group-by` accepts.
+Time grains and group-by names come from the semantic query layer, offline
+(no warehouse connection): they are MetricFlow's group-by items of each
+metric, exactly the names that `mf query --group-by` accepts.
 
     python -m saas_kpis.catalog [--manifest PATH] [--out PATH] [--check]
 """
@@ -21,22 +19,13 @@ import argparse
 import difflib
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metricflow_semantic_interfaces.references import MetricReference
-from metricflow_semantics.model.dbt_manifest_parser import (
-    parse_manifest_from_dbt_generated_manifest,
-)
-from metricflow_semantics.model.linkable_element_property import GroupByItemProperty
-from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
-from metricflow_semantics.model.semantics.element_filter import GroupByItemSetFilter
-from metricflow_semantics.model.semantics.linkable_element import LinkableElementType
-from metricflow_semantics.model.semantics.linkable_element_set_base import AnnotatedSpec
-
 from saas_kpis.project import REPO_ROOT
+from saas_kpis.semantic import GroupBys, SemanticLayer
 
 DEFAULT_MANIFEST = Path("target/semantic_manifest.json")
 DEFAULT_OUT = Path("docs/metric_catalog.md")
@@ -48,31 +37,7 @@ SEGMENT_DIMENSIONS = (
 )
 NOT_SEGMENTED = "Not segmented: platform-wide/company-level"
 STANDARD_META_KEYS = ("tier", "owner", "review_cadence", "framework_code")
-# The exclusions of `MetricFlowEngine.list_group_bys(include_derived_time_granularities=True)`:
-# no group-by metrics, no date parts, no local dimensions prefixed twice by their own entity.
-GROUP_BY_DENYLIST = frozenset(
-    {
-        GroupByItemProperty.METRIC,
-        GroupByItemProperty.DATE_PART,
-        GroupByItemProperty.LOCAL_LINKED,
-    }
-)
-METRIC_TIME = "metric_time"
 MISSING = "—"
-
-
-@dataclass(frozen=True)
-class GroupBys:
-    """What a metric can be grouped by, as `mf query --group-by` names."""
-
-    metric_time_grains: tuple[str, ...]
-    dimensions: tuple[str, ...]
-    time_dimensions: tuple[tuple[str, tuple[str, ...]], ...]
-    entities: tuple[str, ...]
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(name for name in SEGMENT_DIMENSIONS if name in self.dimensions)
 
 
 @dataclass(frozen=True)
@@ -99,6 +64,10 @@ class CatalogEntry:
     def label(self) -> str:
         return self.metric.get("label") or self.name
 
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return segments_of(self.group_bys)
+
 
 # --- reading the manifest -------------------------------------------------------------------
 
@@ -110,52 +79,6 @@ def load_manifest(manifest_path: Path) -> str:
     return manifest_path.read_text(encoding="utf-8")
 
 
-def manifest_lookup(manifest_json: str) -> SemanticManifestLookup:
-    """MetricFlow's view of the manifest, transformed exactly as `mf` transforms it."""
-    return SemanticManifestLookup(parse_manifest_from_dbt_generated_manifest(manifest_json))
-
-
-def _dunder(spec: AnnotatedSpec) -> str:
-    return "__".join((*spec.entity_link_names, spec.element_name))
-
-
-def _grain_sort_key(spec: AnnotatedSpec) -> tuple[int, str]:
-    assert spec.time_grain is not None
-    return (spec.time_grain.base_granularity.to_int(), spec.time_grain.name)
-
-
-def _grain_names(specs: Iterable[AnnotatedSpec]) -> tuple[str, ...]:
-    ordered = sorted(specs, key=_grain_sort_key)
-    return tuple(dict.fromkeys(spec.time_grain.name for spec in ordered if spec.time_grain))
-
-
-def group_bys_for_metric(lookup: SemanticManifestLookup, metric_name: str) -> GroupBys:
-    """The metric's group-by items according to MetricFlow, split by kind and sorted."""
-    item_set = lookup.metric_lookup.get_common_group_by_items(
-        metric_references=(MetricReference(element_name=metric_name),),
-        set_filter=GroupByItemSetFilter.create(any_properties_denylist=GROUP_BY_DENYLIST),
-    )
-    specs = item_set.annotated_specs
-    time_specs: dict[str, list[AnnotatedSpec]] = {}
-    for spec in specs:
-        if spec.element_type is LinkableElementType.TIME_DIMENSION and spec.date_part is None:
-            time_specs.setdefault(_dunder(spec), []).append(spec)
-    return GroupBys(
-        metric_time_grains=_grain_names(time_specs.pop(METRIC_TIME, [])),
-        dimensions=_sorted_names(specs, LinkableElementType.DIMENSION),
-        time_dimensions=tuple(
-            (name, _grain_names(grain_specs)) for name, grain_specs in sorted(time_specs.items())
-        ),
-        entities=_sorted_names(specs, LinkableElementType.ENTITY),
-    )
-
-
-def _sorted_names(
-    specs: Iterable[AnnotatedSpec], element_type: LinkableElementType
-) -> tuple[str, ...]:
-    return tuple(sorted({_dunder(spec) for spec in specs if spec.element_type is element_type}))
-
-
 def _sort_key(entry: CatalogEntry) -> tuple[int, bool, str, str]:
     """Known tiers in TIER_ORDER, then other tiers by name, then metrics without a tier."""
     tier = entry.tier
@@ -165,11 +88,10 @@ def _sort_key(entry: CatalogEntry) -> tuple[int, bool, str, str]:
 
 def catalog_entries(manifest_json: str) -> list[CatalogEntry]:
     """Every metric of the manifest with its group-bys, by tier then name."""
-    lookup = manifest_lookup(manifest_json)
-    metrics = json.loads(manifest_json)["metrics"]
+    layer = SemanticLayer(manifest_json)
     entries = [
-        CatalogEntry(metric=metric, group_bys=group_bys_for_metric(lookup, metric["name"]))
-        for metric in metrics
+        CatalogEntry(metric=metric, group_bys=layer.group_bys(name))
+        for name, metric in layer.manifest_metrics.items()
     ]
     return sorted(entries, key=_sort_key)
 
@@ -326,8 +248,12 @@ def code_list(names: Sequence[str]) -> str:
     return ", ".join(code(name) for name in names) or MISSING
 
 
+def segments_of(group_bys: GroupBys) -> tuple[str, ...]:
+    return tuple(name for name in SEGMENT_DIMENSIONS if name in group_bys.dimensions)
+
+
 def segment_line(group_bys: GroupBys) -> str:
-    segments = group_bys.segments
+    segments = segments_of(group_bys)
     if not segments:
         return NOT_SEGMENTED
     missing = [name for name in SEGMENT_DIMENSIONS if name not in segments]
@@ -341,7 +267,7 @@ def group_by_lines(group_bys: GroupBys) -> list[str]:
         f"{code(name)} ({', '.join(names)})" for name, names in group_bys.time_dimensions
     ]
     return [
-        f"Time grains ({code(METRIC_TIME + '__<grain>')}): {', '.join(grains) or MISSING}",
+        f"Time grains ({code('metric_time__<grain>')}): {', '.join(grains) or MISSING}",
         segment_line(group_bys),
         f"Group by dimensions: {code_list(group_bys.dimensions)}",
         f"Group by entities: {code_list(group_bys.entities)}",
@@ -393,7 +319,7 @@ def render_index(entries: Sequence[CatalogEntry]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for entry in entries:
-        segments = entry.group_bys.segments
+        segments = entry.segments
         segmented = "yes" if len(segments) == len(SEGMENT_DIMENSIONS) else "partly"
         cells = [
             code(entry.name),

@@ -1,16 +1,22 @@
-"""Materialize every saved query as a table (or view) in the warehouse's `exports` schema.
+"""Materialize each saved query's declared exports as tables or views in the warehouse.
 
-dbt Core has no export runner, so SQL-only BI tools (Superset, Metabase) could
-not read the saved queries. This command asks MetricFlow, in process, for the
-SQL that `mf query --saved-query <name>` runs, and creates one relation per
-saved query, named after it, through the dbt-adapter-backed SQL client that
-`mf` itself uses. So it works on any warehouse the dbt profile points at, and
-the columns are exactly those of `mf query --saved-query <name>`.
+dbt Core has no export runner, so SQL-only BI tools (Superset, Metabase) could not read the saved
+queries. A saved query declares its exports in YAML, as dbt does:
 
-The exports schema belongs to this command: a table or view in it that is not
-the export of a current saved query is dropped. A saved query that fails to
-export is named in the error, and its previous export is dropped, never left
-stale.
+    exports:
+      - name: executive_arr
+        config:
+          export_as: table    # or view
+          schema: exports     # optional: the command's --schema by default
+          alias: arr_by_month # optional: the export's name by default
+
+This command asks the semantic query layer for the SQL of `mf query --saved-query <name>` and
+creates one relation per export on the warehouse of the dbt profile target, so it works on any
+warehouse the profile points at, and the columns are exactly those of the saved query.
+
+Each schema the exports write to belongs to this command: a table or view in it that is not a
+current export is dropped. A saved query that fails to export is named in the error, and its
+previous export is dropped, never left stale.
 """
 
 from __future__ import annotations
@@ -25,18 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from dbt.adapters.base import BaseAdapter
-from dbt_metricflow.cli.cli_configuration import CLIConfiguration
-from metricflow.engine.metricflow_engine import MetricFlowEngine, MetricFlowQueryRequest
-from metricflow.protocols.sql_client import SqlClient, SqlEngine
+from saas_kpis.semantic import QueryRequest, SavedQuery, SemanticLayer
+from saas_kpis.semantic.warehouses import DbtWarehouse
 
 SCHEMA_ENV = "SAAS_KPIS_EXPORTS_SCHEMA"
-MATERIALIZATION_ENV = "SAAS_KPIS_EXPORTS_MATERIALIZATION"
 DEFAULT_SCHEMA = "exports"
-DEFAULT_MATERIALIZATION = "table"
 MATERIALIZATIONS = ("table", "view")
-# Saved-query names are validated by dbt; the schema name comes from the user.
-# Both become identifiers, so they must be plain ones on every warehouse.
+# Export names and schemas become identifiers, so they must be plain ones on every warehouse.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -53,14 +54,20 @@ class ExportResult:
 
 
 @dataclass(frozen=True)
-class Warehouse:
-    """The MetricFlow engine, its SQL client and the dbt adapter behind them."""
+class Target:
+    """Where one export of a saved query goes."""
 
-    engine: MetricFlowEngine
-    client: SqlClient
-    adapter: BaseAdapter
-    database: str | None
-    protected_schemas: frozenset[str]
+    saved_query: str
+    schema: str
+    name: str
+    materialization: str
+
+
+class Existing(NamedTuple):
+    """A relation found in an exports schema, with its name as the warehouse spells it."""
+
+    name: str
+    kind: str  # "table" or "view"
 
 
 def sql_literal(value: str) -> str:
@@ -76,28 +83,34 @@ def check_identifier(kind: str, name: str) -> str:
     return name
 
 
-def connect(project_dir: Path, profiles_dir: Path) -> Warehouse:
-    """Load the dbt project, its profile and target/semantic_manifest.json, like `mf` does."""
-    configuration = CLIConfiguration()
-    configuration.setup(dbt_profiles_path=profiles_dir, dbt_project_path=project_dir)
-    metadata = configuration.dbt_project_metadata
-    credentials = metadata.profile.credentials
-    protected = {credentials.schema}
-    manifest = configuration.semantic_manifest
-    protected.update(model.node_relation.schema_name for model in manifest.semantic_models)
-    protected.update(
-        spine.node_relation.schema_name for spine in manifest.project_configuration.time_spines
-    )
-    protected.update(
-        dbt_schemas(Path(metadata.project.project_root) / metadata.project.target_path)
-    )
-    return Warehouse(
-        engine=configuration.mf,
-        client=configuration.sql_client,
-        adapter=configuration.dbt_artifacts.adapter,
-        database=getattr(credentials, "database", None),
-        protected_schemas=frozenset(schema.lower() for schema in protected if schema),
-    )
+def targets(saved_queries: Sequence[SavedQuery], default_schema: str) -> list[Target]:
+    """Every declared export, checked: plain names, a known materialization, no duplicates."""
+    result: list[Target] = []
+    seen: dict[tuple[str, str], str] = {}
+    for saved in saved_queries:
+        for export in saved.exports:
+            target = Target(
+                saved_query=saved.name,
+                schema=check_identifier(
+                    f"schema of export {export.name!r}", export.schema or default_schema
+                ),
+                name=check_identifier("export name", export.alias or export.name),
+                materialization=export.export_as,
+            )
+            if target.materialization not in MATERIALIZATIONS:
+                raise ExportError(
+                    f"export {export.name!r} of {saved.name}: export_as must be one of "
+                    f"{MATERIALIZATIONS}, not {target.materialization!r}"
+                )
+            key = (target.schema.lower(), target.name.lower())
+            if key in seen:
+                raise ExportError(
+                    f"{target.schema}.{target.name} is exported by both "
+                    f"{seen[key]} and {saved.name}"
+                )
+            seen[key] = saved.name
+            result.append(target)
+    return result
 
 
 def dbt_schemas(target_dir: Path) -> set[str]:
@@ -110,103 +123,83 @@ def dbt_schemas(target_dir: Path) -> set[str]:
     return {node["schema"] for node in nodes if node.get("schema")}
 
 
-def relation(warehouse: Warehouse, schema: str, identifier: str | None = None) -> str:
-    """The name of a schema or relation, quoted as the adapter quotes it."""
-    adapter = warehouse.adapter
-    rendered = adapter.Relation.create(
-        database=warehouse.database, schema=schema, identifier=identifier
-    )
-    if identifier is None:
-        rendered = rendered.without_identifier()
-    return rendered.render()
+class Exporter:
+    """Creates and drops the export relations through the layer's dbt warehouse."""
 
+    def __init__(self, layer: SemanticLayer, protected_schemas: set[str]) -> None:
+        if not isinstance(layer.warehouse, DbtWarehouse):
+            raise ExportError("exports need the semantic layer opened on a dbt profile target")
+        self.layer = layer
+        self.warehouse: DbtWarehouse = layer.warehouse
+        protected = {*protected_schemas, *layer.relation_schemas(), self.warehouse.default_schema}
+        self.protected = {schema.lower() for schema in protected if schema}
 
-class Existing(NamedTuple):
-    """A relation found in the exports schema, with its name as the warehouse spells it."""
-
-    name: str
-    kind: str  # "table" or "view"
-
-
-def existing_relations(warehouse: Warehouse, schema: str) -> dict[str, Existing]:
-    """{lower-case name: relation} of the tables and views in the exports schema."""
-    engine = warehouse.client.sql_engine_type
-    schema_filter = f"lower(table_schema) = lower({sql_literal(schema)})"
-    if engine is SqlEngine.BIGQUERY:
-        source = f"{relation(warehouse, schema)}.INFORMATION_SCHEMA.TABLES"
-    else:
-        source = "information_schema.tables"
-        if warehouse.database:
-            schema_filter += f" and lower(table_catalog) = lower({sql_literal(warehouse.database)})"
-    table = warehouse.client.query(
-        f"select table_name, table_type from {source} where {schema_filter}"
-    )
-    return {
-        str(name).lower(): Existing(str(name), "view" if "VIEW" in str(kind).upper() else "table")
-        for name, kind in table.rows
-    }
-
-
-def drop(warehouse: Warehouse, schema: str, existing: Existing) -> None:
-    target = relation(warehouse, schema, existing.name)
-    warehouse.client.execute(f"drop {existing.kind} if exists {target}")
-
-
-def saved_query_sql(warehouse: Warehouse, name: str) -> str:
-    """The SQL that `mf query --saved-query <name>` runs, checked by the warehouse."""
-    explain = warehouse.engine.explain(MetricFlowQueryRequest.create(saved_query_name=name))
-    sql = explain.sql_statement.without_descriptions.sql
-    warehouse.client.dry_run(sql)
-    return sql
-
-
-def export_saved_query(
-    warehouse: Warehouse,
-    schema: str,
-    name: str,
-    materialization: str,
-    existing: dict[str, Existing],
-) -> ExportResult:
-    check_identifier("saved query name", name)
-    sql = saved_query_sql(warehouse, name)
-    target = relation(warehouse, schema, name)
-    if name.lower() in existing:
-        drop(warehouse, schema, existing.pop(name.lower()))
-    warehouse.client.execute(f"create {materialization} {target} as\n{sql}")
-    count = warehouse.client.query(f"select count(*) as row_count from {target}")
-    return ExportResult(name, target, materialization, int(count.rows[0][0]))
-
-
-def export_all(
-    warehouse: Warehouse, schema: str, materialization: str
-) -> tuple[list[ExportResult], list[str], dict[str, str]]:
-    """Export every saved query; drop stale exports. Returns results, dropped, failures."""
-    check_identifier("exports schema", schema)
-    if materialization not in MATERIALIZATIONS:
-        raise ExportError(
-            f"materialization must be one of {MATERIALIZATIONS}, not {materialization!r}"
+    def existing(self, schema: str) -> dict[str, Existing]:
+        """{lower-case name: relation} of the tables and views in a schema."""
+        condition = f"lower(table_schema) = lower({sql_literal(schema)})"
+        if self.warehouse.database:
+            condition += (
+                f" and lower(table_catalog) = lower({sql_literal(self.warehouse.database)})"
+            )
+        table = self.warehouse.query(
+            f"select table_name, table_type from information_schema.tables where {condition}"
         )
-    if schema.lower() in warehouse.protected_schemas:
-        raise ExportError(
-            f"exports schema {schema!r} holds dbt models, sources or semantic models; "
-            "choose a dedicated schema (the command drops everything else in it)"
+        return {
+            str(name).lower(): Existing(
+                str(name), "view" if "VIEW" in str(kind).upper() else "table"
+            )
+            for name, kind in zip(
+                table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True
+            )
+        }
+
+    def drop(self, schema: str, existing: Existing) -> None:
+        relation = self.warehouse.relation(schema, existing.name)
+        self.warehouse.execute(f"drop {existing.kind} if exists {relation}")
+
+    def create(self, target: Target) -> ExportResult:
+        sql = self.layer.explain(QueryRequest(saved_query=target.saved_query), descriptions=False)
+        self.warehouse.dry_run(sql)
+        relation = self.warehouse.relation(target.schema, target.name)
+        self.warehouse.execute(f"create {target.materialization} {relation} as\n{sql}")
+        count = self.warehouse.query(f"select count(*) as row_count from {relation}")
+        return ExportResult(
+            target.saved_query, relation, target.materialization, int(count.column(0)[0].as_py())
         )
-    warehouse.client.execute(f"create schema if not exists {relation(warehouse, schema)}")
-    existing = existing_relations(warehouse, schema)
-    results: list[ExportResult] = []
-    failures: dict[str, str] = {}
-    for saved_query in warehouse.engine.list_saved_queries():
-        name = saved_query.name
-        try:
-            results.append(export_saved_query(warehouse, schema, name, materialization, existing))
-        except Exception as error:
-            failures[name] = f"{type(error).__name__}: {error}"
-            if name.lower() in existing:
-                drop(warehouse, schema, existing.pop(name.lower()))
-    stale = sorted(existing.values())
-    for stale_relation in stale:
-        drop(warehouse, schema, stale_relation)
-    return results, [stale_relation.name for stale_relation in stale], failures
+
+    def export_all(
+        self, default_schema: str
+    ) -> tuple[list[ExportResult], list[str], dict[str, str]]:
+        """Create every export; drop stale ones. Returns results, dropped names, failures."""
+        check_identifier("exports schema", default_schema)
+        planned = targets(self.layer.saved_queries(), default_schema)
+        schemas = sorted({default_schema, *(target.schema for target in planned)})
+        for schema in schemas:
+            if schema.lower() in self.protected:
+                raise ExportError(
+                    f"exports schema {schema!r} holds dbt models, sources or semantic models; "
+                    "choose a dedicated schema (the command drops everything else in it)"
+                )
+        existing: dict[str, dict[str, Existing]] = {}
+        for schema in schemas:
+            self.warehouse.execute(f"create schema if not exists {self.warehouse.relation(schema)}")
+            existing[schema] = self.existing(schema)
+        results: list[ExportResult] = []
+        failures: dict[str, str] = {}
+        for target in planned:
+            old = existing[target.schema].pop(target.name.lower(), None)
+            if old is not None:
+                self.drop(target.schema, old)
+            try:
+                results.append(self.create(target))
+            except Exception as error:
+                failures[target.saved_query] = f"{type(error).__name__}: {error}"
+        dropped = []
+        for schema in schemas:
+            for stale in sorted(existing[schema].values()):
+                self.drop(schema, stale)
+                dropped.append(f"{schema}.{stale.name}")
+        return results, dropped, failures
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -216,13 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--schema",
         default=os.environ.get(SCHEMA_ENV, DEFAULT_SCHEMA),
-        help=f"schema of the exports (default: ${SCHEMA_ENV} or {DEFAULT_SCHEMA!r})",
-    )
-    parser.add_argument(
-        "--materialization",
-        choices=MATERIALIZATIONS,
-        default=os.environ.get(MATERIALIZATION_ENV, DEFAULT_MATERIALIZATION),
-        help=f"table or view (default: ${MATERIALIZATION_ENV} or {DEFAULT_MATERIALIZATION!r})",
+        help=f"schema of exports that name none (default: ${SCHEMA_ENV} or {DEFAULT_SCHEMA!r})",
     )
     parser.add_argument(
         "--project-dir",
@@ -242,11 +229,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ.get("DBT_PROFILES_DIR", project_dir / "profiles")
     )
     try:
-        warehouse = connect(project_dir, profiles_dir)
+        layer = SemanticLayer.open_dbt_project(project_dir, profiles_dir)
     except Exception as error:
         sys.exit(f"exports: cannot load the built dbt project in {project_dir}: {error}")
     try:
-        results, dropped, failures = export_all(warehouse, args.schema, args.materialization)
+        exporter = Exporter(layer, dbt_schemas(project_dir / "target"))
+        results, dropped, failures = exporter.export_all(args.schema)
     except ExportError as error:
         sys.exit(f"exports: {error}")
     for result in results:
@@ -255,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"({result.row_count} rows)"
         )
     for name in dropped:
-        print(f"dropped stale export {args.schema}.{name} (no saved query of that name)")
+        print(f"dropped stale export {name} (no saved query exports it)")
     if failures:
         details = "\n".join(f"  {name}: {message}" for name, message in failures.items())
         sys.exit(

@@ -1,13 +1,11 @@
-"""Run the dbt project and MetricFlow on a chosen DuckDB file and seed set.
+"""Run the dbt project on a chosen DuckDB file and seed set.
 
-Used by the summary command and by the tests, which build throw-away copies
+Used by the benchmark and by the tests, which build throw-away copies
 of the project so that they never touch the developer's warehouse.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -84,37 +82,3 @@ def dbt(
     if check and completed.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
     return completed
-
-
-def mf_query(
-    project_dir: Path,
-    metrics: list[str],
-    group_by: list[str],
-    where: str | None = None,
-    saved_query: str | None = None,
-    target: str | None = None,
-) -> list[dict[str, str]]:
-    """Rows of `mf query` (or `mf query --saved-query`) as dicts of strings (column -> value)."""
-    output = project_dir / "target" / "mf_query.csv"
-    command = [venv_bin("mf"), "query", "--csv", str(output)]
-    if saved_query:
-        command += ["--saved-query", saved_query]
-    if metrics:
-        command += ["--metrics", ",".join(metrics)]
-    if group_by:
-        command += ["--group-by", ",".join(group_by)]
-    if where:
-        command += ["--where", where]
-    completed = subprocess.run(
-        command,
-        cwd=project_dir,
-        env=project_env(project_dir, target),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0 or not output.exists():
-        raise RuntimeError(f"mf query failed:\n{completed.stdout}\n{completed.stderr}")
-    rows = list(csv.DictReader(io.StringIO(output.read_text())))
-    output.unlink()
-    return rows

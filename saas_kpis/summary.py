@@ -1,61 +1,72 @@
-"""Print a short KPI summary of the built warehouse (the end of `make build`)."""
+"""Print a short KPI summary of the built warehouse (the end of `make build`).
+
+Every number is a metric of the semantic layer (MRR, ARR, paying accounts, ARPA), asked on the
+dbt profile target the build wrote, so the summary shows what any client of the layer sees.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
-import duckdb
+from saas_kpis.project import REPO_ROOT
+from saas_kpis.semantic import QueryRequest, SemanticLayer
 
-from saas_kpis.project import DUCKDB_FILE, REPO_ROOT
+MONTH = "metric_time__month"
+PARTIAL = "account_month__is_partial_month"
+TIER = "account_month__plan_tier"
 
-LATEST_MONTHS_SQL = """
-select
-    month_start_date,
-    bool_or(is_partial_month) as is_partial_month,
-    sum(mrr_usd) as mrr_usd,
-    sum(case when is_paying then 1 else 0 end) as paying_accounts,
-    sum(seats) as seats
-from main.fct_account_months
-group by month_start_date
-order by month_start_date desc
-limit 3
-"""
 
-MRR_BY_TIER_SQL = """
-select plan_tier, sum(mrr_usd) as mrr_usd
-from main.fct_account_months
-where month_start_date = ?
-group by plan_tier
-order by mrr_usd desc
-"""
+def money(value: object) -> str:
+    return "n/a" if value is None else f"{value:,.2f}"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--duckdb",
-        default=os.environ.get("SAAS_KPIS_DUCKDB_PATH", str(REPO_ROOT / DUCKDB_FILE)),
-        help="DuckDB file built by dbt (default: $SAAS_KPIS_DUCKDB_PATH or ./saas_kpis.duckdb)",
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project-dir", type=Path, default=REPO_ROOT)
     args = parser.parse_args(argv)
-    with duckdb.connect(args.duckdb, read_only=True) as connection:
-        months = connection.execute(LATEST_MONTHS_SQL).fetchall()
+    profiles_dir = Path(os.environ.get("DBT_PROFILES_DIR", args.project_dir / "profiles"))
+    layer = SemanticLayer.open_dbt_project(args.project_dir, profiles_dir)
+    try:
+        months = layer.query(
+            QueryRequest(
+                metrics=("mrr", "arr", "paying_accounts", "arpa"),
+                group_by=(MONTH, PARTIAL),
+                order_by=(f"-{MONTH}",),
+                limit=3,
+            )
+        ).to_pylist()
         if not months:
             print("No account-months built: is there any account known as of as_of_date?")
             return
         print("\nKPI summary (USD at budget rates)")
-        print(f"{'month':<10} {'MRR':>14} {'ARR':>16} {'paying':>7} {'ARPA':>10} {'seats':>7}")
-        for month, is_partial, mrr, paying, seats in months:
-            arpa = f"{mrr / paying:,.2f}" if paying else "n/a"
-            label = f"{month:%Y-%m}" + ("*" if is_partial else "")
-            print(f"{label:<10} {mrr:>14,.2f} {12 * mrr:>16,.2f} {paying:>7} {arpa:>10} {seats:>7}")
-        latest_complete = next((month for month, partial, *_ in months if not partial), None)
+        print(f"{'month':<10} {'MRR':>14} {'ARR':>16} {'paying':>7} {'ARPA':>10}")
+        for row in months:
+            label = f"{row[MONTH]:%Y-%m}" + ("*" if row[PARTIAL] else "")
+            print(
+                f"{label:<10} {money(row['mrr']):>14} {money(row['arr']):>16} "
+                f"{row['paying_accounts'] or 0:>7} {money(row['arpa']):>10}"
+            )
+        latest_complete = next((row[MONTH] for row in months if not row[PARTIAL]), None)
         if latest_complete is not None:
             print(f"\nMRR by plan tier, {latest_complete:%Y-%m}:")
-            for tier, mrr in connection.execute(MRR_BY_TIER_SQL, [latest_complete]).fetchall():
-                print(f"  {tier:<11} {mrr:>14,.2f}")
+            by_tier = layer.query(
+                QueryRequest(
+                    metrics=("mrr",),
+                    group_by=(TIER,),
+                    where=(
+                        "{{ TimeDimension('metric_time', 'month') }} = "
+                        f"'{latest_complete:%Y-%m-%d}'",
+                    ),
+                    order_by=("-mrr",),
+                )
+            )
+            for row in by_tier.to_pylist():
+                print(f"  {row[TIER]:<11} {money(row['mrr']):>14}")
         print("\n* month containing as_of_date (partial period)")
+    finally:
+        layer.close()
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifest
 from metricflow_semantics.model.semantics.element_filter import GroupByItemSetFilter
 from metricflow_semantics.model.semantics.linkable_element import LinkableElementType
 from metricflow_semantics.model.semantics.linkable_element_set_base import AnnotatedSpec
+from metricflow_semantics.query.query_parser import MetricFlowQueryParser
 
 from saas_kpis.semantic.types import (
     STANDARD_GRAINS,
@@ -129,10 +130,13 @@ class SemanticLayer:
         return cls(manifest_path.read_text(encoding="utf-8"))
 
     @classmethod
-    def open_duckdb(cls, warehouse_path: Path, manifest_path: Path) -> SemanticLayer:
-        """A DuckDB file (a published snapshot or the dev file), read-only."""
+    def open_duckdb(
+        cls, warehouse_path: Path, manifest_path: Path, settings: dict[str, Any] | None = None
+    ) -> SemanticLayer:
+        """A DuckDB file (a published snapshot or the dev file), read-only, with optional
+        DuckDB settings (memory_limit, threads)."""
         manifest_json = manifest_path.read_text(encoding="utf-8")
-        warehouse = DuckDbWarehouse(warehouse_path)
+        warehouse = DuckDbWarehouse(warehouse_path, settings)
         try:
             return cls(manifest_json, warehouse)
         except Exception:
@@ -204,6 +208,10 @@ class SemanticLayer:
         unknown = [name for name in names if name not in known]
         if unknown:
             raise LookupError(f"unknown metric(s): {', '.join(unknown)}")
+
+    def _check_saved_query(self, name: str) -> None:
+        if name not in {saved.name for saved in self._manifest.saved_queries}:
+            raise LookupError(f"unknown saved query: {name}")
 
     def group_bys(self, metric_name: str) -> GroupBys:
         """The metric's group-by items according to MetricFlow, split by kind and sorted."""
@@ -396,14 +404,33 @@ class SemanticLayer:
             raise RuntimeError("this semantic layer was opened without a warehouse")
         return self._engine
 
+    @cached_property
+    def _parser(self) -> MetricFlowQueryParser:
+        return MetricFlowQueryParser(semantic_manifest_lookup=self._lookup)
+
+    def validate(self, request: QueryRequest) -> None:
+        """Check a request's names, grains and filters against the manifest, offline.
+
+        Raises MetricFlow's error, which names what it does not know, before any SQL is planned.
+        """
+        if request.saved_query is not None:
+            self._check_saved_query(request.saved_query)
+            return
+        with PLANNING_LOCK:
+            self._parser.parse_and_validate_query(
+                metric_names=list(request.metrics) or None,
+                group_by_names=list(request.group_by) or None,
+                where_constraint_strs=list(request.where) or None,
+                order_by_names=list(request.order_by) or None,
+                limit=request.limit,
+            )
+
     def explain(self, request: QueryRequest, *, descriptions: bool = True) -> str:
         """The SQL that MetricFlow generates for a request (with its comments, by default)."""
         if request.metrics:
             self.check_metrics(request.metrics)
-        if request.saved_query and request.saved_query not in {
-            s.name for s in self._manifest.saved_queries
-        }:
-            raise LookupError(f"unknown saved query: {request.saved_query}")
+        if request.saved_query:
+            self._check_saved_query(request.saved_query)
         mf_request = MetricFlowQueryRequest.create(
             saved_query_name=request.saved_query,
             metric_names=list(request.metrics) or None,

@@ -82,12 +82,16 @@ class _DuckDbPlanningClient:
 class DuckDbWarehouse:
     """A DuckDB file opened read-only, without access to other files or the network."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, settings: dict[str, Any] | None = None) -> None:
         self.path = path
         self.connection = duckdb.connect(
             str(path),
             read_only=True,
-            config={"enable_external_access": False, "lock_configuration": True},
+            config={
+                **(settings or {}),
+                "enable_external_access": False,
+                "lock_configuration": True,
+            },
         )
         self._client = _DuckDbPlanningClient(self.connection)
 

@@ -38,14 +38,14 @@ import duckdb
 import psycopg2
 import pytest
 from comparison import Comparison, parse_number
+from mf_cli import mf_query
+from throwaway_server import connection_parameters
 
-from saas_kpis.postgres import connection_parameters
 from saas_kpis.project import (
     DUCKDB_FILE,
     REPO_ROOT,
     copy_project,
     dbt,
-    mf_query,
     project_env,
     venv_bin,
 )
@@ -58,6 +58,7 @@ if not os.environ.get("SAAS_KPIS_PG_HOST"):
 
 MARTS_PATH = "models/marts/"
 METRIC_VALUES_FILE = "metric_values.json"
+METRIC_VALUES_SCRIPT = REPO_ROOT / "tests" / "python" / "metric_values.py"
 INCREMENTAL_SELECTOR = "config.incremental_strategy:delete+insert"
 Row = tuple[Any, ...]
 
@@ -80,7 +81,7 @@ def build_and_query(project_dir: Path, target: str) -> None:
     dbt(project_dir, "build", target=target)
     dbt(project_dir, "run", "--select", INCREMENTAL_SELECTOR, target=target)
     completed = subprocess.run(
-        [venv_bin("python"), "-m", "saas_kpis.metric_values", METRIC_VALUES_FILE],
+        [venv_bin("python"), str(METRIC_VALUES_SCRIPT), METRIC_VALUES_FILE],
         cwd=project_dir,
         env={**project_env(project_dir, target), "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,

@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from saas_kpis.project import mf_query
+from mf_cli import mf_query
 
 SHOWN_MISMATCHES = 40
 SEGMENT_ENTITY = "account_month"

@@ -9,9 +9,8 @@ from decimal import Decimal
 
 import pytest
 from conftest import Build
+from mf_cli import mf_query
 from reference import AccountMonth, account_months, month_start
-
-from saas_kpis.project import mf_query
 
 SEGMENTS = ("plan_tier", "industry", "account_age_band")
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from saas_kpis import generate, parquet_data
-from saas_kpis.bench import add_next_day, remove_next_day
+from saas_kpis.bench.runner import add_next_day, remove_next_day
 from saas_kpis.parquet_data import Preset, seed_column_types, write_parquet
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 

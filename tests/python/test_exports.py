@@ -22,8 +22,9 @@ import duckdb
 import pytest
 import yaml
 from comparison import Comparison
+from mf_cli import mf_query
 
-from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt, mf_query, project_env
+from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt, project_env
 
 SAVED_QUERIES_YML = Path("semantic_models") / "saved_queries.yml"
 EXPORTS_SCHEMA = "exports"

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-from metricflow_semantics.query.query_parser import MetricFlowQueryParser
 
 from saas_kpis import catalog
 from saas_kpis.project import REPO_ROOT, copy_project, dbt
+from saas_kpis.semantic import QueryRequest, SemanticLayer
 
 COMMITTED_CATALOG = REPO_ROOT / catalog.DEFAULT_OUT
 
@@ -89,7 +89,7 @@ def test_listed_group_bys_are_accepted_by_metricflow(
     manifest_json: str, entries: list[catalog.CatalogEntry]
 ) -> None:
     """Each listed name parses as `mf query --metrics m --group-by name` would (no warehouse)."""
-    parser = MetricFlowQueryParser(semantic_manifest_lookup=catalog.manifest_lookup(manifest_json))
+    layer = SemanticLayer(manifest_json)
     for entry in entries:
         group_bys = entry.group_bys
         assert group_bys.metric_time_grains, f"{entry.name} has no metric_time grain"
@@ -103,8 +103,8 @@ def test_listed_group_bys_are_accepted_by_metricflow(
         ]
         for name in names:
             # Cumulative metrics with a window need metric_time in every query.
-            parser.parse_and_validate_query(
-                metric_names=[entry.name], group_by_names=sorted({metric_time, name})
+            layer.validate(
+                QueryRequest(metrics=(entry.name,), group_by=tuple(sorted({metric_time, name})))
             )
 
 

@@ -1,22 +1,4 @@
-"""Benchmark the project on a Parquet dataset: `make bench SCALE=M` (or S, L).
-
-Steps, on a copy of the project under ``bench/data/<scale>-project`` (the developer's warehouse
-is never touched), with the profile target ``bench`` (DuckDB memory_limit and threads capped):
-
-1. generate ``bench/data/<scale>`` (Parquet, ``saas_kpis.parquet_data``) if it is missing;
-2. ``dbt parse --no-partial-parse``, timed;
-3. per run: a full ``dbt build`` up to the day before the as-of date (fresh DuckDB file), under
-   ``/usr/bin/time -v`` for the peak RSS; then the held-out last day of events and API requests
-   is added and ``dbt build`` runs again incrementally with the as-of date one day later and
-   ``data_tests_since`` the as-of date minus ``event_lookback_days`` (3), as a daily pipeline
-   would: the data tests of the event tables check only the rows of that window;
-4. one query per metric (metric x ``metric_time__month`` x one segment, whole range): through
-   the ``mf`` CLI, warm in one process through the MetricFlow Python API
-   (``saas_kpis.bench_queries``), and the SQL MetricFlow generated run directly in DuckDB.
-
-Figures are medians over the runs. The result goes to ``bench/results/<scale>-<UTC time>.json``
-and ``bench/results/<scale>.md`` and is printed.
-"""
+"""One benchmark run: data, dbt parse and builds, and the semantic-layer queries, timed."""
 
 from __future__ import annotations
 
@@ -45,8 +27,6 @@ from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env,
 GNU_TIME = Path("/usr/bin/time")
 NEXT_DAY_PREFIX = "part-next-day-"
 TIME_GRAIN = "month"
-TARGETS = {"full_build_seconds": 600.0, "peak_rss_gb": 8.0, "incremental_ratio": 0.05}
-WARM_QUERY_TARGET_SECONDS = 1.0
 
 
 @dataclass
@@ -164,7 +144,7 @@ def query_spec(manifest_json: str) -> list[dict[str, object]]:
         grains = entry.group_bys.metric_time_grains
         grain = TIME_GRAIN if TIME_GRAIN in grains else (grains[-1] if grains else None)
         group_by = [f"metric_time__{grain}"] if grain else []
-        segments = entry.group_bys.segments or tuple(
+        segments = entry.segments or tuple(
             d for d in entry.group_bys.dimensions if d.endswith("__plan_tier")
         )
         if segments:
@@ -271,8 +251,10 @@ class Bench:
         spec_path, out = self.logs / "queries.json", self.logs / "warm-queries.json"
         spec_path.write_text(json.dumps(spec))
         command = [
-            sys.executable, "-m", "saas_kpis.bench_queries", "--project-dir", str(self.project),
+            sys.executable, "-m", "saas_kpis.bench.queries", "--project-dir", str(self.project),
             "--spec", str(spec_path), "--out", str(out), "--runs", str(self.args.runs),
+            "--memory-limit", self.args.memory_limit,
+            "--duckdb-threads", str(self.args.duckdb_threads),
         ]  # fmt: skip
         env = {**self.env, "PYTHONPATH": str(REPO_ROOT)}
         run_timed(command, self.project, env, self.logs / "warm-queries.log")
@@ -349,126 +331,3 @@ class Bench:
             "warm_api_setup_seconds": round(warm["setup_seconds"] or 0, 2),
             "queries": queries,
         }
-
-
-def verdicts(result: dict) -> dict[str, bool]:
-    """Each target of the issue: met or not."""
-    warm = [q["warm_api_seconds"] for q in result["queries"]]
-    return {
-        "full build < 10 min": result["full_build"]["median_seconds"]
-        < TARGETS["full_build_seconds"],
-        "peak memory < 8 GB": result["full_build"]["peak_rss_mb"] / 1024 < TARGETS["peak_rss_gb"],
-        "incremental < 5 % of full": result["incremental_build"]["ratio_to_full"]
-        < TARGETS["incremental_ratio"],
-        "every warm query < 1 s": max(warm, default=0) < WARM_QUERY_TARGET_SECONDS,
-    }
-
-
-def markdown(result: dict) -> str:
-    """The Markdown summary of a result."""
-    m, d = result["machine_before"], result["dataset"]
-    full, inc = result["full_build"], result["incremental_build"]
-    lines = [
-        f"# Benchmark, scale {result['scale']}",
-        "",
-        f"Run {result['started_utc']} to {result['finished_utc']} (UTC). "
-        f"Machine: {m['cpu_count']} cores ({m['cpu_model']}), {m['memory_gb']} GB; "
-        f"load average {m['load_average']} before, "
-        f"{result['machine_after']['load_average']} after; DuckDB {m['duckdb']}.",
-        "",
-    ]
-    if result["note"]:
-        lines += [f"**Note:** {result['note']}", ""]
-    rows = ", ".join(f"{name.split('/')[-1]} {count:,}" for name, count in d["rows"].items())
-    s = result["settings"]
-    cli_scope = "all metrics" if s["cli_limit"] is None else f"first {s['cli_limit']} metrics"
-    lines += [
-        f"Dataset (seed {d['seed']}, as of {d['as_of']}): {rows}.",
-        "",
-        f"Settings: {s['runs']} runs (medians), mf CLI {s['cli_runs']} run(s) per query "
-        f"({cli_scope}), "
-        f"dbt threads {s['dbt_threads']}, DuckDB threads {s['duckdb_threads']}, "
-        f"DuckDB memory_limit {s['duckdb_memory_limit']}.",
-        "",
-        "| measure | value |",
-        "|---|---|",
-        f"| `dbt parse --no-partial-parse` | {result['dbt_parse_seconds']:.1f} s |",
-        f"| full `dbt build` (median of {full['seconds']}) | {full['median_seconds']:.1f} s |",
-        f"| full build peak RSS | {full['peak_rss_mb'] / 1024:.2f} GB |",
-        f"| incremental `dbt build`, one more day (median of {inc['seconds']}) "
-        f"| {inc['median_seconds']:.1f} s |",
-        f"| incremental / full | {100 * inc['ratio_to_full']:.1f} % |",
-        f"| incremental peak RSS | {inc['peak_rss_mb'] / 1024:.2f} GB |",
-        f"| MetricFlow API set-up, first query | {result['warm_api_setup_seconds']:.1f} s |",
-        "",
-        "Targets (defined for scale L on 2 cores / 24 GB):",
-        "",
-    ]
-    lines += [f"- {name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts(result).items()]
-    lines += ["", "Slowest models of the full build:", "", "| model | seconds |", "|---|---|"]
-    lines += [f"| `{r['model']}` | {r['seconds']:.1f} |" for r in result["slowest_models"]]
-    if "incremental_node_seconds" in result:
-        totals = result["incremental_node_seconds"].items()
-        per_type = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in totals)
-        lines += ["", f"Node time of the last daily run: {per_type}. Slowest nodes:", ""]
-        lines += ["| node | seconds |", "|---|---|"]
-        lines += [
-            f"| `{r['model']}` | {r['seconds']:.1f} |" for r in result["incremental_slowest_nodes"]
-        ]
-    lines += [
-        "",
-        "Semantic-layer queries (whole range; seconds, medians):",
-        "",
-        "| metric | group by | rows | mf CLI | warm API | DuckDB SQL |",
-        "|---|---|---|---|---|---|",
-    ]
-    for q in result["queries"]:
-        cli = "—" if q["cli_seconds"] is None else f"{q['cli_seconds']:.2f}"
-        lines.append(
-            f"| `{q['metric']}` | {', '.join(q['group_by'])} | {q['rows']} | {cli} "
-            f"| {q['warm_api_seconds']:.3f} | {q['duckdb_seconds']:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line options."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(PRESETS), default="M")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measure (median)")
-    parser.add_argument("--cli-runs", type=int, default=1, help="mf CLI runs per query (0: skip)")
-    parser.add_argument(
-        "--cli-limit",
-        type=int,
-        help="time the mf CLI for the first N metrics of the catalog only (default: all)",
-    )
-    parser.add_argument("--dbt-threads", type=int, default=2)
-    parser.add_argument("--duckdb-threads", type=int, default=2)
-    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit")
-    parser.add_argument("--data-root", type=Path, default=REPO_ROOT / "bench" / "data")
-    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "bench" / "results")
-    parser.add_argument("--note", default="", help="free text stored with the result")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the benchmark, write JSON and Markdown, print the summary."""
-    args = parse_args(argv)
-    if not GNU_TIME.exists():
-        raise SystemExit(
-            "/usr/bin/time not found: install the Debian package `time` (apt-get install time)"
-        )
-    result = Bench(args).run()
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    stamp = result["started_utc"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    (args.results_dir / f"{args.scale}-{stamp}.json").write_text(json.dumps(result, indent=2))
-    summary = markdown(result)
-    (args.results_dir / f"{args.scale}.md").write_text(summary)
-    print(summary)
-
-
-if __name__ == "__main__":
-    main()

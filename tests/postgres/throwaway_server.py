@@ -1,6 +1,6 @@
 """Run a command against a throwaway PostgreSQL server on loopback.
 
-`python -m saas_kpis.postgres [-- COMMAND ...]` installs PostgreSQL from the
+`python tests/postgres/throwaway_server.py [-- COMMAND ...]` installs PostgreSQL from the
 Debian packages when its server binaries are missing, creates a cluster in a
 temporary directory, starts it on a free loopback port, creates the database,
 runs COMMAND (by default the PostgreSQL parity tests) with the `SAAS_KPIS_PG_*`
@@ -43,7 +43,7 @@ CREATECLUSTER_CONF = Path("/etc/postgresql-common/createcluster.conf")
 MAIN_CLUSTER_SETTING = re.compile(r"^#?\s*create_main_cluster\b.*$", re.MULTILINE)
 SERVER_USER = "postgres"
 DATABASE = "saas_kpis"
-PARITY_TESTS = Path(__file__).resolve().parents[1] / "tests" / "postgres"
+PARITY_TESTS = Path(__file__).resolve().parent
 DEFAULT_COMMAND = (sys.executable, "-m", "pytest", str(PARITY_TESTS))
 # A throwaway cluster needs no durability: skipping fsync makes the build faster.
 SERVER_OPTIONS = (

@@ -1,0 +1,21 @@
+"""Benchmark the project on a Parquet dataset: `make bench SCALE=M` (or S, L).
+
+Steps, on a copy of the project under ``bench/data/<scale>-project`` (the developer's warehouse
+is never touched), with the profile target ``bench`` (DuckDB memory_limit and threads capped):
+
+1. generate ``bench/data/<scale>`` (Parquet, ``python -m saas_kpis.generate --format parquet``)
+   if it is missing;
+2. ``dbt parse --no-partial-parse``, timed;
+3. per run: a full ``dbt build`` up to the day before the as-of date (fresh DuckDB file), under
+   ``/usr/bin/time -v`` for the peak RSS; then the held-out last day of events and API requests
+   is added and ``dbt build`` runs again incrementally with the as-of date one day later and
+   ``data_tests_since`` the as-of date minus ``event_lookback_days`` (3), as a daily pipeline
+   would: the data tests of the event tables check only the rows of that window;
+4. one query per metric (metric x ``metric_time__month`` x one segment, whole range): through
+   the ``mf`` CLI, warm in one process through the semantic query layer on the read-only
+   warehouse, as the server runs them (``saas_kpis.bench.queries``), and the SQL MetricFlow
+   generated run directly in DuckDB.
+
+Figures are medians over the runs. The result goes to ``bench/results/<scale>-<UTC time>.json``
+and ``bench/results/<scale>.md`` and is printed.
+"""
