@@ -3,7 +3,8 @@
 Steps, on a copy of the project under ``bench/data/<scale>-project`` (the developer's warehouse
 is never touched), with the profile target ``bench`` (DuckDB memory_limit and threads capped):
 
-1. generate ``bench/data/<scale>`` (Parquet, ``saas_kpis.parquet_data``) if it is missing;
+1. generate ``bench/data/<scale>`` (Parquet, ``saas_kpis.generate.parquet_writer``) if it is
+   missing;
 2. ``dbt parse --no-partial-parse``, timed;
 3. per run: a full ``dbt build`` up to the day before the as-of date (fresh DuckDB file), under
    ``/usr/bin/time -v`` for the peak RSS; then the held-out last day of events and API requests
@@ -39,7 +40,7 @@ import duckdb
 import yaml
 
 from saas_kpis.catalog import catalog_entries
-from saas_kpis.parquet_data import PRESETS, write_parquet
+from saas_kpis.generate.parquet_writer import PRESETS, write_parquet
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
 
 GNU_TIME = Path("/usr/bin/time")
