@@ -1,4 +1,4 @@
-"""Generate the raw seed data of the SaaS-KPI project (the 13 CSV files of kpi-spec section 1).
+"""Generate the 13 raw tables of the SaaS-KPI project as seed CSV files or Parquet datasets.
 
 Usage::
 
