@@ -8,7 +8,7 @@ from pathlib import Path
 
 from saas_kpis.bench.report import markdown
 from saas_kpis.bench.runner import GNU_TIME, Bench
-from saas_kpis.parquet_data import PRESETS
+from saas_kpis.generate.parquet_writer import PRESETS
 from saas_kpis.project import REPO_ROOT
 
 

@@ -21,7 +21,7 @@ import duckdb
 import yaml
 
 from saas_kpis.catalog import catalog_entries
-from saas_kpis.parquet_data import PRESETS, write_parquet
+from saas_kpis.generate.parquet_writer import PRESETS, write_parquet
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
 
 GNU_TIME = Path("/usr/bin/time")

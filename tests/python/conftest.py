@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from saas_kpis import generate
+from saas_kpis.generate.csv_writer import write_seeds
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt
 
 
@@ -47,7 +47,7 @@ def build(
     seeds_dir = REPO_ROOT / "seeds"
     if data == "generated":
         seeds_dir = tmp_path_factory.mktemp(f"{request.param}_seeds")
-        generate.main(["--out", str(seeds_dir), "--seed", "7", "--scale", "0.3", "--as-of", as_of])
+        write_seeds(seeds_dir, seed=7, scale=0.3, as_of=dt.date.fromisoformat(as_of))
     copy_project(project_dir, seeds_dir=seeds_dir if data == "generated" else None)
     dbt(project_dir, "build", dbt_vars={"as_of_date": as_of})
     yield Build(project_dir=project_dir, seeds_dir=seeds_dir, as_of=dt.date.fromisoformat(as_of))

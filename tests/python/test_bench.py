@@ -10,15 +10,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from saas_kpis import generate, parquet_data
 from saas_kpis.bench.runner import add_next_day, remove_next_day
-from saas_kpis.parquet_data import Preset, seed_column_types, write_parquet
+from saas_kpis.generate import parquet_writer
+from saas_kpis.generate.csv_writer import write_seeds
+from saas_kpis.generate.events import API_REQUESTS_PER_ACCOUNT, TRACK_EVENTS_PER_ACCOUNT
+from saas_kpis.generate.parquet_writer import Preset, seed_column_types, write_parquet
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 
 SEED = 7
 SCALE = 0.1  # 40 accounts
 AS_OF = date(2025, 12, 31)
-TINY = Preset(SCALE, generate.TRACK_EVENTS_PER_ACCOUNT, generate.API_REQUESTS_PER_ACCOUNT)
+TINY = Preset(SCALE, TRACK_EVENTS_PER_ACCOUNT, API_REQUESTS_PER_ACCOUNT)
 EVENT_LOGS = ("events_tracks", "events_api_requests")
 MARTS = ("fct_account_months", "fct_daily_user_activity", "fct_api_requests", "fct_tickets")
 
@@ -40,7 +42,7 @@ def parquet_relation(root: Path, table: str) -> str:
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(CSV seed root, Parquet root) of the same tiny dataset."""
     csv_root = tmp_path_factory.mktemp("csv")
-    generate.generate(csv_root, SEED, SCALE, AS_OF)
+    write_seeds(csv_root, SEED, SCALE, AS_OF)
     parquet_root = tmp_path_factory.mktemp("parquet")
     write_parquet(parquet_root, SEED, TINY, AS_OF)
     return csv_root, parquet_root
@@ -93,7 +95,7 @@ def test_rows_from_the_last_day_on_are_held_out(tiny: tuple[Path, Path]) -> None
 def test_batches_keep_ids_unique_and_keys_consistent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parquet_data, "ROWS_PER_BATCH", 2_000)  # ~12 accounts per batch
+    monkeypatch.setattr(parquet_writer, "ROWS_PER_BATCH", 2_000)  # ~12 accounts per batch
     root = tmp_path / "batched"
     rows = write_parquet(root, SEED, Preset(SCALE, 400, 200), AS_OF)
     tracks_files = list((root / "events" / "events_tracks").glob("*.parquet"))
