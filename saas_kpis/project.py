@@ -60,6 +60,20 @@ def project_env(project_dir: Path, target: str | None = None) -> dict[str, str]:
     return env
 
 
+def run_in_project(
+    project_dir: Path, command: list[str], target: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command of the venv (dbt, mf) in project_dir with the project's environment."""
+    return subprocess.run(
+        command,
+        cwd=project_dir,
+        env=project_env(project_dir, target),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def dbt(
     project_dir: Path,
     *args: str,
@@ -71,14 +85,7 @@ def dbt(
     command = [venv_bin("dbt"), *args]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    completed = subprocess.run(
-        command,
-        cwd=project_dir,
-        env=project_env(project_dir, target),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = run_in_project(project_dir, command, target)
     if check and completed.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
     return completed

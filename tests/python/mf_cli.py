@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
 from pathlib import Path
 
-from saas_kpis.project import project_env, venv_bin
+from saas_kpis.project import run_in_project, venv_bin
 
 
 def mf_query(
@@ -29,14 +28,7 @@ def mf_query(
         command += ["--group-by", ",".join(group_by)]
     if where:
         command += ["--where", where]
-    completed = subprocess.run(
-        command,
-        cwd=project_dir,
-        env=project_env(project_dir, target),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = run_in_project(project_dir, command, target)
     if completed.returncode != 0 or not output.exists():
         raise RuntimeError(f"mf query failed:\n{completed.stdout}\n{completed.stderr}")
     rows = list(csv.DictReader(io.StringIO(output.read_text())))
