@@ -4,8 +4,9 @@ One copy of the project is built on the shipped seeds and exported. Each
 export must equal `mf query --saved-query <name>`: the same columns in the
 same order and every row, numbers compared with the rules of comparison.py.
 The other tests work on copies of that build: regeneration (stale exports
-dropped, nothing outside the exports schema touched, tables or views) and
-failures (the saved query is named, its old export does not survive).
+dropped, nothing outside the exports schema touched, tables or views as each
+saved query declares), declared schemas and aliases, and failures (the saved
+query is named, its old export does not survive).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,7 +28,8 @@ from mf_cli import mf_query
 
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt, project_env
 
-SAVED_QUERIES_YML = Path("semantic_models") / "saved_queries.yml"
+SAVED_QUERIES_DIR = Path("semantic_models") / "saved_queries"
+TEAM_YML = SAVED_QUERIES_DIR / "team.yml"
 EXPORTS_SCHEMA = "exports"
 REMOVED_SAVED_QUERY = "team_wau_trend"
 BROKEN_SAVED_QUERY = "broken_export"
@@ -42,16 +45,30 @@ BROKEN_SAVED_QUERY_YML = f"""
         - TimeDimension('metric_time', 'month')
       where:
         - "{{{{ Dimension('account_month__plan_tier') }}}} + 1 > 0"
+    exports:
+      - name: {BROKEN_SAVED_QUERY}
+        config:
+          export_as: table
 """
 
 
 def saved_query_metrics(project_dir: Path) -> dict[str, list[str]]:
-    """{saved query: its metrics}, read from the YAML the project ships."""
-    document = yaml.safe_load((project_dir / SAVED_QUERIES_YML).read_text())
-    return {
-        saved_query["name"]: saved_query["query_params"]["metrics"]
-        for saved_query in document["saved_queries"]
-    }
+    """{saved query: its metrics} of the saved queries that declare an export, from the YAML."""
+    result = {}
+    for path in sorted((project_dir / SAVED_QUERIES_DIR).glob("*.yml")):
+        for saved_query in yaml.safe_load(path.read_text())["saved_queries"]:
+            if saved_query.get("exports"):
+                result[saved_query["name"]] = saved_query["query_params"]["metrics"]
+    return result
+
+
+def edit_saved_queries(project_dir: Path, edit: Callable[[list[dict]], list[dict]]) -> None:
+    """Rewrite every saved-query file through edit, then parse the project again."""
+    for path in sorted((project_dir / SAVED_QUERIES_DIR).glob("*.yml")):
+        document = yaml.safe_load(path.read_text())
+        document["saved_queries"] = edit(document["saved_queries"])
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+    dbt(project_dir, "parse")
 
 
 def run_exports(
@@ -206,14 +223,9 @@ def test_regeneration_replaces_exports_and_drops_stale_ones(exported: Path, tmp_
         connection.execute(f"delete from {EXPORTS_SCHEMA}.{kept[0]}")
         connection.execute("create schema other")
         connection.execute(f"create table other.{REMOVED_SAVED_QUERY} as select 1 as kept")
-    document = yaml.safe_load((project_dir / SAVED_QUERIES_YML).read_text())
-    document["saved_queries"] = [
-        saved_query
-        for saved_query in document["saved_queries"]
-        if saved_query["name"] != REMOVED_SAVED_QUERY
-    ]
-    (project_dir / SAVED_QUERIES_YML).write_text(yaml.safe_dump(document, sort_keys=False))
-    dbt(project_dir, "parse")
+    edit_saved_queries(
+        project_dir, lambda queries: [q for q in queries if q["name"] != REMOVED_SAVED_QUERY]
+    )
     outside_before = {
         key: kind for key, kind in relations(project_dir).items() if key[0] != "exports"
     }
@@ -225,8 +237,15 @@ def test_regeneration_replaces_exports_and_drops_stale_ones(exported: Path, tmp_
     outside = {key: kind for key, kind in relations(project_dir).items() if key[0] != "exports"}
     assert outside == outside_before
 
-    # Run again, as views: every export replaced in place, with the same rows.
-    second = run_exports(project_dir, "--materialization", "view")
+    # Declared as views and run again: every export replaced in place, with the same rows.
+    def as_views(queries: list[dict]) -> list[dict]:
+        for query in queries:
+            for export in query.get("exports", []):
+                export["config"]["export_as"] = "view"
+        return queries
+
+    edit_saved_queries(project_dir, as_views)
+    second = run_exports(project_dir)
     assert "dropped stale" not in second.stdout
     assert exports_of(project_dir) == dict.fromkeys(kept, "VIEW")
     assert_same_exports(project_dir, before, saved_queries)
@@ -235,7 +254,7 @@ def test_regeneration_replaces_exports_and_drops_stale_ones(exported: Path, tmp_
 
 def test_failure_names_the_saved_query(exported: Path, tmp_path: Path) -> None:
     project_dir = copy_build(exported, tmp_path / "project")
-    with (project_dir / SAVED_QUERIES_YML).open("a") as saved_queries_file:
+    with (project_dir / TEAM_YML).open("a") as saved_queries_file:
         saved_queries_file.write(BROKEN_SAVED_QUERY_YML)
     dbt(project_dir, "parse")
     with duckdb.connect(str(project_dir / DUCKDB_FILE)) as connection:
@@ -253,3 +272,44 @@ def test_failure_names_the_saved_query(exported: Path, tmp_path: Path) -> None:
     refused = run_exports(project_dir, "--schema", "main", check=False)
     assert refused.returncode != 0
     assert "exports schema 'main' holds dbt models" in refused.stderr
+
+
+def test_declared_schema_alias_and_undeclared_queries(exported: Path, tmp_path: Path) -> None:
+    project_dir = copy_build(exported, tmp_path / "project")
+    saved_queries = saved_query_metrics(project_dir)
+    moved, dropped = sorted(saved_queries)[:2]
+
+    def declare(queries: list[dict]) -> list[dict]:
+        for query in queries:
+            if query["name"] == moved:
+                query["exports"][0]["config"].update(schema="bi_other", alias="renamed_export")
+            elif query["name"] == dropped:
+                del query["exports"]
+        return queries
+
+    edit_saved_queries(project_dir, declare)
+    completed = run_exports(project_dir)
+    assert f"dropped stale export {EXPORTS_SCHEMA}.{moved}" in completed.stdout
+    assert f"dropped stale export {EXPORTS_SCHEMA}.{dropped}" in completed.stdout
+    expected = dict.fromkeys(sorted(set(saved_queries) - {moved, dropped}), "BASE TABLE")
+    assert exports_of(project_dir) == expected
+    assert relations(project_dir)[("bi_other", "renamed_export")] == "BASE TABLE"
+    before = read_relation(exported, EXPORTS_SCHEMA, moved)
+    assert read_relation(project_dir, "bi_other", "renamed_export") == before
+
+
+def test_two_exports_of_one_name_are_refused(exported: Path, tmp_path: Path) -> None:
+    project_dir = copy_build(exported, tmp_path / "project")
+    first, second = sorted(saved_query_metrics(project_dir))[:2]
+
+    def collide(queries: list[dict]) -> list[dict]:
+        for query in queries:
+            if query["name"] == second:
+                query["exports"][0]["config"]["alias"] = first
+        return queries
+
+    edit_saved_queries(project_dir, collide)
+    refused = run_exports(project_dir, check=False)
+    assert refused.returncode != 0
+    assert f"{EXPORTS_SCHEMA}.{first} is exported by both {first} and {second}" in refused.stderr
+    assert "Traceback" not in refused.stderr
