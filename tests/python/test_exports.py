@@ -25,7 +25,9 @@ from comparison import Comparison
 
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt, mf_query, project_env
 
-SAVED_QUERIES_YML = Path("semantic_models") / "saved_queries.yml"
+SAVED_QUERIES_DIR = Path("semantic_models") / "saved_queries"
+# The file of REMOVED_SAVED_QUERY; the broken saved query is appended to it.
+SAVED_QUERIES_YML = SAVED_QUERIES_DIR / "team.yml"
 EXPORTS_SCHEMA = "exports"
 REMOVED_SAVED_QUERY = "team_wau_trend"
 BROKEN_SAVED_QUERY = "broken_export"
@@ -46,10 +48,10 @@ BROKEN_SAVED_QUERY_YML = f"""
 
 def saved_query_metrics(project_dir: Path) -> dict[str, list[str]]:
     """{saved query: its metrics}, read from the YAML the project ships."""
-    document = yaml.safe_load((project_dir / SAVED_QUERIES_YML).read_text())
     return {
         saved_query["name"]: saved_query["query_params"]["metrics"]
-        for saved_query in document["saved_queries"]
+        for path in sorted((project_dir / SAVED_QUERIES_DIR).glob("*.yml"))
+        for saved_query in yaml.safe_load(path.read_text())["saved_queries"]
     }
 
 
