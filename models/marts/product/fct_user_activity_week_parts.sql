@@ -55,10 +55,8 @@ user_week_parts as (
 
 final as (
     select
-        {{ dbt.concat([
-            'user_id', "'|'", 'account_id', "'|'",
-            'cast(week_part_start_date as ' ~ dbt.type_string() ~ ')',
-        ]) }} as user_week_part_id,
+        {{ surrogate_key(['user_id', 'account_id', 'week_part_start_date']) }}
+            as user_week_part_id,
         {{ account_month_id('account_id', 'month_start_date') }}
             as account_month_id,
         user_id,
