@@ -8,7 +8,7 @@ account_months as (
     select
         account_id,
         month_start_date
-    from {{ ref('int_mrr_by_account_month') }}
+    from {{ ref('int_account_months_priced') }}
 ),
 
 user_days as (
