@@ -12,8 +12,9 @@
         the bound is the target's latest target_column minus var
         event_lookback_days; none in a full build or on an empty target.
         The bound is looked up first and written as a literal, so that the
-        engine can skip the files and row groups of older rows (a subquery
-        in the filter made DuckDB read the whole Parquet event log). -#}
+        engine can skip the files and row groups of older rows: DuckDB
+        prunes Parquet files and row groups on a literal bound, not on a
+        subquery, which would read the whole event log. -#}
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}

@@ -4,20 +4,6 @@
 {% endmacro %}
 
 {% macro default__iso_week_start(date_expression) %}
-    {#- date_trunc('week') gives Mondays on DuckDB, PostgreSQL, Redshift,
-        Trino and Databricks. -#}
+    {#- date_trunc('week') gives Mondays on DuckDB, PostgreSQL and Spark. -#}
     cast({{ dbt.date_trunc('week', date_expression) }} as date)
-{%- endmacro %}
-
-{% macro bigquery__iso_week_start(date_expression) %}
-    date_trunc(cast({{ date_expression }} as date), isoweek)
-{%- endmacro %}
-
-{% macro snowflake__iso_week_start(date_expression) %}
-    {#- Independent of the WEEK_START session parameter. -#}
-    dateadd(
-        'day',
-        1 - dayofweekiso({{ date_expression }}),
-        cast({{ date_expression }} as date)
-    )
 {%- endmacro %}

@@ -1,7 +1,7 @@
 {% macro postgres__load_csv_rows(model, agate_table) %}
     {#- dbt's default seed loader on PostgreSQL, with the placeholders of a
-        batch built by string repetition instead of a Jinja loop over every
-        value, which made loading the larger seeds take minutes.
+        batch built by string repetition: a Jinja loop over every value
+        takes minutes on the larger seeds.
         model: the seed node; agate_table: its rows. -#}
     {%- set cols_sql = get_seed_column_quoted_csv(model, agate_table.column_names) -%}
     {%- set placeholders = [get_binding_char()] * (agate_table.column_names | length) -%}

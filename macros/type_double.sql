@@ -7,10 +7,6 @@
     {{ return('double precision') }}
 {% endmacro %}
 
-{% macro bigquery__type_double() %}
-    {{ return('float64') }}
-{% endmacro %}
-
 {% macro spark__type_double() %}
     {{ return('double') }}
 {% endmacro %}

@@ -16,7 +16,7 @@ reporting_days as (
     select
         date_day,
         month_start_date
-    from {{ ref('int_reporting_days') }}
+    from {{ ref('int_reporting_days_spined') }}
 ),
 
 invoice_lines as (

@@ -13,7 +13,7 @@
 with
 
 account_months as (
-    select * from {{ ref('int_mrr_by_account_month') }}
+    select * from {{ ref('int_account_months_priced') }}
 ),
 
 sequenced as (

@@ -1,7 +1,9 @@
 {#- Item MRR in USD at budget rates:
     seats x price_per_seat x (1 - discount_pct / 100) x usd_rate,
     divided by 12 for annual plans. The product is exact (numeric); only the
-    final division rounds, to a double. -#}
+    final division rounds, to a double. plan_tier_rank, the order of the
+    plan-tier tie-break, comes from the price book: tiers ranked by their
+    highest monthly USD price per seat (1 = the cheapest tier). -#}
 with
 
 subscription_items as (
@@ -16,7 +18,29 @@ fx_rates as (
     select * from {{ ref('stg_billing__fx_rates') }}
 ),
 
-priced as (
+tier_prices as (
+    select
+        plans.plan_tier,
+        max(
+            plans.price_per_seat_local * fx_rates.usd_rate
+            / case plans.billing_interval when 'year' then 12 else 1 end
+        ) as max_monthly_price_per_seat_usd
+    from plans
+    inner join fx_rates
+        on plans.currency_code = fx_rates.currency_code
+    group by 1
+),
+
+plan_tiers as (
+    select
+        plan_tier,
+        dense_rank() over (
+            order by max_monthly_price_per_seat_usd
+        ) as plan_tier_rank
+    from tier_prices
+),
+
+final as (
     select
         subscription_items.subscription_item_id,
         subscription_items.subscription_id,
@@ -36,11 +60,7 @@ priced as (
         )
         / (100 * case plans.billing_interval when 'year' then 12 else 1 end)
             as item_mrr_usd,
-        case plans.plan_tier
-            when 'enterprise' then 3
-            when 'pro' then 2
-            when 'starter' then 1
-        end as plan_tier_rank,
+        plan_tiers.plan_tier_rank,
         subscription_items.valid_from_date,
         subscription_items.valid_to_date
     from subscription_items
@@ -48,10 +68,8 @@ priced as (
         on subscription_items.plan_id = plans.plan_id
     inner join fx_rates
         on plans.currency_code = fx_rates.currency_code
-),
-
-final as (
-    select * from priced
+    inner join plan_tiers
+        on plans.plan_tier = plan_tiers.plan_tier
 )
 
 select * from final

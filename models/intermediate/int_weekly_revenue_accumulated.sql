@@ -10,16 +10,11 @@ invoice_days as (
 ),
 
 reporting_days as (
-    select * from {{ ref('int_reporting_days') }}
+    select * from {{ ref('int_reporting_days_spined') }}
 ),
 
 weeks as (
-    select distinct
-        iso_week_start_date,
-        iso_year,
-        iso_week,
-        weeks_in_iso_year
-    from reporting_days
+    select * from {{ ref('int_reporting_days_aggregated_to_weeks') }}
 ),
 
 revenue_parts as (

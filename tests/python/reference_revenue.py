@@ -442,14 +442,14 @@ def mrr_movements(months: AccountMonths) -> dict[tuple[str, dt.date], Movement]:
 class CohortCell:
     """One row of rpt_cohort_retention (for one segment value when grouped by a segment)."""
 
-    cohort_accounts: int = 0
-    retained_accounts: int = 0
+    cohort_account_count: int = 0
+    retained_account_count: int = 0
     cohort_mrr_usd: Fraction = ZERO
     retained_mrr_usd: Fraction = ZERO
 
     @property
     def cohort_logo_retention(self) -> Fraction | None:
-        return ratio(self.retained_accounts, self.cohort_accounts)
+        return ratio(self.retained_account_count, self.cohort_account_count)
 
     @property
     def cohort_revenue_retention(self) -> Fraction | None:
@@ -466,8 +466,8 @@ def cohort_cells(months: AccountMonths, segment: Segment) -> dict[CohortKey, Coh
         value = segment_value(timeline[first], segment)
         for month in sorted(month for month in timeline if month >= first):
             cell = cells[(first, months_between(first, month), value)]
-            cell.cohort_accounts += 1
-            cell.retained_accounts += int(timeline[month].is_paying)
+            cell.cohort_account_count += 1
+            cell.retained_account_count += int(timeline[month].is_paying)
             cell.cohort_mrr_usd += mrr_of(timeline, first)
             cell.retained_mrr_usd += mrr_of(timeline, month)
     return dict(cells)

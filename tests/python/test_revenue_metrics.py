@@ -139,8 +139,8 @@ MOVEMENT_COLUMNS = (
     "months_since_first_payment",
 )
 COHORT_COLUMNS = (
-    "cohort_accounts",
-    "retained_accounts",
+    "cohort_account_count",
+    "retained_account_count",
     "cohort_mrr_usd",
     "retained_mrr_usd",
     "cohort_logo_retention",

@@ -5,7 +5,7 @@ accounts as (
 ),
 
 account_months as (
-    select * from {{ ref('int_mrr_by_account_month') }}
+    select * from {{ ref('int_account_months_priced') }}
 ),
 
 paying_months as (

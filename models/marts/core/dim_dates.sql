@@ -4,7 +4,7 @@
 with
 
 reporting_days as (
-    select * from {{ ref('int_reporting_days') }}
+    select * from {{ ref('int_reporting_days_spined') }}
 ),
 
 final as (

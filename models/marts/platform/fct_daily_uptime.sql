@@ -4,7 +4,7 @@
 with
 
 reporting_days as (
-    select date_day from {{ ref('int_reporting_days') }}
+    select date_day from {{ ref('int_reporting_days_spined') }}
 ),
 
 outage_periods as (

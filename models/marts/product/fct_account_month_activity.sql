@@ -8,7 +8,7 @@ account_months as (
     select
         account_id,
         month_start_date
-    from {{ ref('int_mrr_by_account_month') }}
+    from {{ ref('int_account_months_priced') }}
 ),
 
 user_days as (
@@ -36,7 +36,7 @@ core_feature_uses as (
         cast(
             {{ dbt.date_trunc('month', 'feature_uses.activity_date') }} as date
         ) as month_start_date,
-        count(distinct feature_uses.feature_name) as core_features_used_count
+        count(distinct feature_uses.feature_name) as used_core_feature_count
     from feature_uses
     inner join core_features
         on feature_uses.feature_name = core_features.feature_name
@@ -57,8 +57,8 @@ monthly_events as (
         monthly_event_counts.account_id,
         monthly_event_counts.month_start_date,
         monthly_event_counts.meaningful_event_count,
-        coalesce(core_feature_uses.core_features_used_count, 0)
-            as core_features_used_count
+        coalesce(core_feature_uses.used_core_feature_count, 0)
+            as used_core_feature_count
     from monthly_event_counts
     left join core_feature_uses
         on
@@ -73,8 +73,8 @@ sequenced as (
         account_months.month_start_date,
         coalesce(monthly_events.meaningful_event_count, 0)
             as meaningful_event_count,
-        coalesce(monthly_events.core_features_used_count, 0)
-            as core_features_used_count,
+        coalesce(monthly_events.used_core_feature_count, 0)
+            as used_core_feature_count,
         coalesce(
             lag(monthly_events.meaningful_event_count) over (
                 partition by account_months.account_id
@@ -97,9 +97,9 @@ final as (
         account_id,
         meaningful_event_count,
         previous_meaningful_event_count,
-        core_features_used_count,
+        used_core_feature_count,
         meaningful_event_count > 0 as is_active,
-        core_features_used_count >= 3 as is_core_adopter,
+        used_core_feature_count >= 3 as is_core_adopter,
         previous_meaningful_event_count > 0
         -- fewer than 70 %, in exact integer arithmetic
         and 10 * meaningful_event_count < 7 * previous_meaningful_event_count

@@ -40,10 +40,8 @@ user_days as (
 
 final as (
     select
-        {{ dbt.concat([
-            'user_id', "'|'", 'account_id', "'|'",
-            'cast(activity_date as ' ~ dbt.type_string() ~ ')',
-        ]) }} as user_day_id,
+        {{ surrogate_key(['user_id', 'account_id', 'activity_date']) }}
+            as user_day_id,
         {{ account_month_id(
             'account_id', dbt.date_trunc('month', 'activity_date')
         ) }} as account_month_id,

@@ -8,11 +8,8 @@ weekly_revenue as (
 
 final as (
     select
-        {{ dbt.concat([
-            'account_month_id',
-            "'|'",
-            'cast(iso_week_start_date as ' ~ dbt.type_string() ~ ')',
-        ]) }} as weekly_revenue_part_id,
+        {{ surrogate_key(['account_month_id', 'iso_week_start_date']) }}
+            as weekly_revenue_part_id,
         account_month_id,
         account_id,
         iso_year,

@@ -19,11 +19,7 @@ account_days as (
 
 final as (
     select
-        {{ dbt.concat([
-            'account_id',
-            "'|'",
-            'cast(revenue_date as ' ~ dbt.type_string() ~ ')',
-        ]) }} as account_day_id,
+        {{ surrogate_key(['account_id', 'revenue_date']) }} as account_day_id,
         {{ account_month_id('account_id', 'month_start_date') }}
             as account_month_id,
         account_id,

@@ -9,21 +9,12 @@ weekly_parts as (
     select * from {{ ref('int_weekly_revenue_accumulated') }}
 ),
 
-reporting_days as (
-    select * from {{ ref('int_reporting_days') }}
+weeks as (
+    select * from {{ ref('int_reporting_days_aggregated_to_weeks') }}
 ),
 
 revenue_targets as (
     select * from {{ ref('stg_billing__revenue_targets') }}
-),
-
-weeks as (
-    select distinct
-        iso_week_start_date,
-        iso_year,
-        iso_week,
-        weeks_in_iso_year
-    from reporting_days
 ),
 
 company_weeks as (

@@ -10,8 +10,8 @@ cells as (
     select
         cohort_month_start_date,
         months_since_first_payment,
-        count(*) as cohort_accounts,
-        sum(case when is_paying then 1 else 0 end) as retained_accounts,
+        count(*) as cohort_account_count,
+        sum(case when is_paying then 1 else 0 end) as retained_account_count,
         sum(cohort_mrr_usd) as cohort_mrr_usd,
         sum(ending_mrr_usd) as retained_mrr_usd,
         max(month_start_date) as month_start_date,
@@ -25,12 +25,12 @@ final as (
     select
         cohort_month_start_date,
         months_since_first_payment,
-        cohort_accounts,
-        retained_accounts,
+        cohort_account_count,
+        retained_account_count,
         cohort_mrr_usd,
         retained_mrr_usd,
-        cast(retained_accounts as {{ type_double() }})
-        / nullif(cohort_accounts, 0) as cohort_logo_retention,
+        cast(retained_account_count as {{ type_double() }})
+        / nullif(cohort_account_count, 0) as cohort_logo_retention,
         retained_mrr_usd / nullif(cohort_mrr_usd, 0)
             as cohort_revenue_retention,
         is_partial_month,
