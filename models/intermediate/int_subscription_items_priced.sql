@@ -1,9 +1,8 @@
 {#- Item MRR in USD at budget rates:
     seats x price_per_seat x (1 - discount_pct / 100) x usd_rate,
     divided by 12 for annual plans. The product is exact (numeric); only the
-    final division rounds, to a double. plan_tier_rank, the order of the
-    plan-tier tie-break, comes from the price book: tiers ranked by their
-    highest monthly USD price per seat (1 = the cheapest tier). -#}
+    final division rounds, to a double. plan_tier_rank is the tier's place
+    in the contract's tie-break order (var plan_tiers). -#}
 with
 
 subscription_items as (
@@ -16,28 +15,6 @@ plans as (
 
 fx_rates as (
     select * from {{ ref('stg_billing__fx_rates') }}
-),
-
-tier_prices as (
-    select
-        plans.plan_tier,
-        max(
-            plans.price_per_seat_local * fx_rates.usd_rate
-            / case plans.billing_interval when 'year' then 12 else 1 end
-        ) as max_monthly_price_per_seat_usd
-    from plans
-    inner join fx_rates
-        on plans.currency_code = fx_rates.currency_code
-    group by 1
-),
-
-plan_tiers as (
-    select
-        plan_tier,
-        dense_rank() over (
-            order by max_monthly_price_per_seat_usd
-        ) as plan_tier_rank
-    from tier_prices
 ),
 
 final as (
@@ -60,7 +37,7 @@ final as (
         )
         / (100 * case plans.billing_interval when 'year' then 12 else 1 end)
             as item_mrr_usd,
-        plan_tiers.plan_tier_rank,
+        {{ plan_tier_rank('plans.plan_tier') }} as plan_tier_rank,
         subscription_items.valid_from_date,
         subscription_items.valid_to_date
     from subscription_items
@@ -68,8 +45,6 @@ final as (
         on subscription_items.plan_id = plans.plan_id
     inner join fx_rates
         on plans.currency_code = fx_rates.currency_code
-    inner join plan_tiers
-        on plans.plan_tier = plan_tiers.plan_tier
 )
 
 select * from final
