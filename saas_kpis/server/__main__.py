@@ -25,11 +25,15 @@ def serving_dir() -> Path:
 
 
 def publish_command() -> int:
-    from saas_kpis.server.snapshots import publish
+    from saas_kpis.server.snapshots import PublishError, publish
 
     warehouse = Path(os.environ.get("SAAS_KPIS_DUCKDB_PATH", REPO_ROOT / DUCKDB_FILE))
     manifest = REPO_ROOT / "target" / "semantic_manifest.json"
-    snapshot = publish(warehouse, manifest, serving_dir())
+    try:
+        snapshot = publish(warehouse, manifest, serving_dir())
+    except (PublishError, FileNotFoundError) as error:
+        print(f"publish: {error}", file=sys.stderr)
+        return 1
     print(f"published {snapshot.name} to {snapshot.parent}")
     return 0
 
