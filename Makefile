@@ -6,7 +6,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity bench bench-data
+	postgres-parity spark-parity faults property bench bench-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,17 @@ pytest: $(BIN)/.installed
 ## build the project and check that every mart and metric equals DuckDB's
 postgres-parity: $(BIN)/.installed
 	$(BIN)/python tests/postgres/throwaway_server.py
+
+## faults: builds killed part-way and rerun, the server killed under its clients, PostgreSQL
+##   restarted under a build (on a throwaway PostgreSQL server, apt-installed if missing)
+faults: $(BIN)/.installed
+	$(BIN)/python tests/postgres/throwaway_server.py -- $(BIN)/pytest tests/faults
+
+BUDGET ?= 1800
+
+## property: the reference suites on randomly drawn generated datasets for BUDGET seconds
+property: $(BIN)/.installed
+	$(BIN)/python tests/property/run.py --budget $(BUDGET)
 
 ## catalog: regenerate docs/metric_catalog.md from the semantic manifest
 catalog: $(BIN)/.installed

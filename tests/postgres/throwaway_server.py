@@ -141,6 +141,9 @@ def throwaway_server(bin_dir: Path) -> Iterator[dict[str, str]]:
             "SAAS_KPIS_PG_USER": SERVER_USER,
             "SAAS_KPIS_PG_PASSWORD": "",
             "SAAS_KPIS_PG_DBNAME": DATABASE,
+            # For the fault tests, which restart the server under a running build.
+            "SAAS_KPIS_PG_DATA_DIR": str(data_dir),
+            "SAAS_KPIS_PG_BIN_DIR": str(bin_dir),
         }
     finally:
         if (data_dir / "postmaster.pid").exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,27 +28,51 @@ class Build:
             return connection.execute(sql).fetchall()
 
 
-# Each scenario: (seed files, as_of_date). The shipped seeds at their default
-# reporting date and at a mid-month date, and a dataset of the generator with
-# another random seed, size and end date, so that nothing depends on the
-# shipped data or on constant dates.
+@dataclass(frozen=True)
+class Scenario:
+    """Seed files and as_of_date: the shipped seeds, or the generator's (seed, scale)."""
+
+    as_of: str
+    generator_seed: int | None = None
+    scale: float = 1.0
+
+
+# The shipped seeds at their default reporting date and at a mid-month date,
+# and a dataset of the generator with another random seed, size and end date,
+# so that nothing depends on the shipped data or on constant dates.
+# SAAS_KPIS_SCENARIOS ("seed:scale:as_of;...", the property run's draws)
+# replaces them with generated datasets.
 SCENARIOS = {
-    "shipped": ("shipped", "2026-06-30"),
-    "shipped_mid_month": ("shipped", "2025-11-17"),
-    "generated_small": ("generated", "2025-02-14"),
+    "shipped": Scenario("2026-06-30"),
+    "shipped_mid_month": Scenario("2025-11-17"),
+    "generated_small": Scenario("2025-02-14", generator_seed=7, scale=0.3),
 }
+if os.environ.get("SAAS_KPIS_SCENARIOS"):
+    SCENARIOS = {
+        f"generated_{spec.replace(':', '_')}": Scenario(
+            spec.split(":")[2], int(spec.split(":")[0]), float(spec.split(":")[1])
+        )
+        for spec in os.environ["SAAS_KPIS_SCENARIOS"].split(";")
+    }
 
 
 @pytest.fixture(scope="session", params=sorted(SCENARIOS))
 def build(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Build]:
-    data, as_of = SCENARIOS[request.param]
+    scenario = SCENARIOS[request.param]
+    as_of = scenario.as_of
     project_dir = tmp_path_factory.mktemp(request.param)
     seeds_dir = REPO_ROOT / "seeds"
-    if data == "generated":
+    generated = scenario.generator_seed is not None
+    if generated:
         seeds_dir = tmp_path_factory.mktemp(f"{request.param}_seeds")
-        write_seeds(seeds_dir, seed=7, scale=0.3, as_of=dt.date.fromisoformat(as_of))
-    copy_project(project_dir, seeds_dir=seeds_dir if data == "generated" else None)
+        write_seeds(
+            seeds_dir,
+            seed=scenario.generator_seed,
+            scale=scenario.scale,
+            as_of=dt.date.fromisoformat(as_of),
+        )
+    copy_project(project_dir, seeds_dir=seeds_dir if generated else None)
     dbt(project_dir, "build", dbt_vars={"as_of_date": as_of})
     yield Build(project_dir=project_dir, seeds_dir=seeds_dir, as_of=dt.date.fromisoformat(as_of))
