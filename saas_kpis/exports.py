@@ -83,16 +83,23 @@ def check_identifier(kind: str, name: str) -> str:
     return name
 
 
-def targets(saved_queries: Sequence[SavedQuery], default_schema: str) -> list[Target]:
-    """Every declared export, checked: plain names, a known materialization, no duplicates."""
+def targets(
+    saved_queries: Sequence[SavedQuery], default_schema: str, dbt_schema: str | None
+) -> list[Target]:
+    """Every declared export, checked: plain names, a known materialization, no duplicates.
+
+    dbt writes the target's schema into an export that declares none, so that schema stands
+    for "not declared" and the export goes to the default exports schema.
+    """
     result: list[Target] = []
     seen: dict[tuple[str, str], str] = {}
     for saved in saved_queries:
         for export in saved.exports:
+            declared = export.schema if export.schema != dbt_schema else None
             target = Target(
                 saved_query=saved.name,
                 schema=check_identifier(
-                    f"schema of export {export.name!r}", export.schema or default_schema
+                    f"schema of export {export.name!r}", declared or default_schema
                 ),
                 name=check_identifier("export name", export.alias or export.name),
                 materialization=export.export_as,
@@ -172,7 +179,7 @@ class Exporter:
     ) -> tuple[list[ExportResult], list[str], dict[str, str]]:
         """Create every export; drop stale ones. Returns results, dropped names, failures."""
         check_identifier("exports schema", default_schema)
-        planned = targets(self.layer.saved_queries(), default_schema)
+        planned = targets(self.layer.saved_queries(), default_schema, self.warehouse.default_schema)
         schemas = sorted({default_schema, *(target.schema for target in planned)})
         for schema in schemas:
             if schema.lower() in self.protected:

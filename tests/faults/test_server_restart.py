@@ -9,11 +9,8 @@ same clients' new sessions are answered again.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,35 +19,23 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import requests
+from sl_server_process import FLIGHT_PORT, HOST, start_server, stop_server
 
+# isort: split
+import adbc_driver_flightsql.dbapi as flightsql
+from adbc_driver_flightsql import DatabaseOptions
+from dbtsl import SemanticLayerClient
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-GRAPHQL_PORT, FLIGHT_PORT = free_port(), free_port()
-os.environ["DBT_SL_GRAPHQL_URL_FORMAT"] = f"http://{{server_host}}:{GRAPHQL_PORT}/api/graphql"
-os.environ["DBT_SL_ADBC_URL_FORMAT"] = f"grpc://{{server_host}}:{FLIGHT_PORT}"
-
-import adbc_driver_flightsql.dbapi as flightsql  # noqa: E402
-from adbc_driver_flightsql import DatabaseOptions  # noqa: E402
-from dbtsl import SemanticLayerClient  # noqa: E402
-
-from saas_kpis.project import DUCKDB_FILE, copy_project, dbt, project_env  # noqa: E402
-from saas_kpis.server.snapshots import publish  # noqa: E402
+from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
+from saas_kpis.server.snapshots import publish
 
 TOKEN = "restart-token"
 ENVIRONMENT_ID = 3
-HOST = "127.0.0.1"
 STATEMENT = (
     "{{ semantic_layer.query(metrics=['mrr'], group_by=[TimeDimension('metric_time', 'month')], "
     "order_by=['metric_time__month']) }}"
 )
 CLIENTS_PER_TRANSPORT = 3
-READY_QUERY = f"{{ environmentInfo(environmentId: {ENVIRONMENT_ID}) {{ dialect }} }}"
 
 
 @dataclass
@@ -77,41 +62,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         project_dir / "serving",
     )
     return project_dir
-
-
-def start_server(project_dir: Path, log: Path) -> subprocess.Popen:
-    env = {
-        **project_env(project_dir),
-        "SAAS_KPIS_SERVING_DIR": str(project_dir / "serving"),
-        "SAAS_KPIS_SL_TOKENS": TOKEN,
-        "SAAS_KPIS_SL_GRAPHQL_PORT": str(GRAPHQL_PORT),
-        "SAAS_KPIS_SL_FLIGHT_PORT": str(FLIGHT_PORT),
-        "SAAS_KPIS_SL_ENVIRONMENT_ID": str(ENVIRONMENT_ID),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "saas_kpis.server", "serve"],
-        env=env,
-        stdout=log.open("a"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"server exited: {log.read_text()[-2000:]}"
-        try:
-            response = requests.post(
-                f"http://{HOST}:{GRAPHQL_PORT}/api/graphql",
-                json={
-                    "query": f"{{ environmentInfo(environmentId: {ENVIRONMENT_ID}) {{ dialect }} }}"
-                },
-                headers={"authorization": f"bearer {TOKEN}"},
-                timeout=2,
-            )
-            if response.status_code == 200 and response.json().get("data"):
-                return process
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("server did not become ready")
 
 
 def sdk_query() -> pa.Table:
@@ -146,16 +96,14 @@ def server(project: Path, tmp_path: Path) -> Iterator[list[subprocess.Popen]]:
     processes: list[subprocess.Popen] = []
     yield processes
     for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=20)
+        stop_server(process)
 
 
 def test_clients_see_errors_or_right_answers_across_a_restart(
     project: Path, tmp_path: Path, server: list[subprocess.Popen]
 ) -> None:
     log = tmp_path / "server.log"
-    server.append(start_server(project, log))
+    server.append(start_server(project, [TOKEN], ENVIRONMENT_ID, log))
     expected = {"sdk": values(sdk_query()), "adbc": values(adbc_query())}
     assert expected["sdk"] == expected["adbc"] and len(expected["sdk"]) > 12
     outcomes = Outcomes()
@@ -191,7 +139,7 @@ def test_clients_see_errors_or_right_answers_across_a_restart(
     server[0].wait()
     time.sleep(2)
     phase[0] = "restarted"
-    server.append(start_server(project, log))
+    server.append(start_server(project, [TOKEN], ENVIRONMENT_ID, log))
     time.sleep(5)
     stop.set()
     for thread in threads:

@@ -2,8 +2,9 @@
 
 One build of the shipped seeds (a throw-away copy of the project), published to a serving
 snapshot; the server runs as a subprocess on free loopback ports. dbt-sl-sdk reads its URL
-formats from the environment when `dbtsl` is first imported, so this module sets them before
-importing it. The returned tables are compared with `mf query` on the same build.
+formats from the environment when `dbtsl` is first imported, so `sl_server_process`, which
+picks the ports and sets them, is imported first. The returned tables are compared with
+`mf query` on the same build.
 
 The last test rebuilds the project with another `as_of_date` while clients query, so it must
 stay the last one of the module.
@@ -18,9 +19,7 @@ import io
 import json
 import math
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,33 +31,22 @@ import duckdb
 import pyarrow as pa
 import pytest
 import requests
+from sl_server_process import FLIGHT_PORT, GRAPHQL_URL, HOST, start_server, stop_server
+
+# isort: split
+import adbc_driver_flightsql.dbapi as flightsql
+import dbtsl.env
+from adbc_driver_flightsql import DatabaseOptions
+from dbtsl import OrderByGroupBy, OrderByMetric, SemanticLayerClient
+from dbtsl.api.graphql.client.sync import SyncGraphQLClient
+from dbtsl.asyncio import AsyncSemanticLayerClient
+from dbtsl.error import AuthError, QueryFailedError
 
 from saas_kpis.project import DUCKDB_FILE, copy_project, project_env, venv_bin
 from saas_kpis.server.snapshots import publish, snapshots
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-GRAPHQL_PORT, FLIGHT_PORT = free_port(), free_port()
-os.environ["DBT_SL_GRAPHQL_URL_FORMAT"] = f"http://{{server_host}}:{GRAPHQL_PORT}/api/graphql"
-os.environ["DBT_SL_ADBC_URL_FORMAT"] = f"grpc://{{server_host}}:{FLIGHT_PORT}"
-
-import adbc_driver_flightsql.dbapi as flightsql  # noqa: E402
-import dbtsl.env  # noqa: E402
-from adbc_driver_flightsql import DatabaseOptions  # noqa: E402
-from dbtsl import OrderByGroupBy, OrderByMetric, SemanticLayerClient  # noqa: E402
-from dbtsl.api.graphql.client.sync import SyncGraphQLClient  # noqa: E402
-from dbtsl.asyncio import AsyncSemanticLayerClient  # noqa: E402
-from dbtsl.error import AuthError, QueryFailedError  # noqa: E402
-
 TOKEN = "test-token-5c1d"
 ENVIRONMENT_ID = 7
-HOST = "127.0.0.1"
-GRAPHQL_URL = f"http://{HOST}:{GRAPHQL_PORT}/api/graphql"
 LEAK_MARKERS = ("Traceback", 'File "', "/work/", "/tmp/", "site-packages", '.py"')
 SEGMENTS = [
     "account_month__plan_tier",
@@ -72,26 +60,6 @@ class Served:
     project_dir: Path
     serving_dir: Path
     process: subprocess.Popen
-
-
-def wait_until_ready(process: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            response = requests.post(
-                GRAPHQL_URL,
-                json={"query": "query { environmentInfo(environmentId: 7) { dialect } }"},
-                headers={"authorization": f"bearer {TOKEN}"},
-                timeout=2,
-            )
-            if response.status_code == 200 and response.json().get("data"):
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("server did not become ready")
 
 
 @pytest.fixture(scope="module")
@@ -110,32 +78,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     publish(
         project_dir / DUCKDB_FILE, project_dir / "target" / "semantic_manifest.json", serving_dir
     )
-    env = {
-        **project_env(project_dir),
-        "SAAS_KPIS_SERVING_DIR": str(serving_dir),
-        "SAAS_KPIS_SL_TOKENS": f"other-token,{TOKEN}",
-        "SAAS_KPIS_SL_GRAPHQL_PORT": str(GRAPHQL_PORT),
-        "SAAS_KPIS_SL_FLIGHT_PORT": str(FLIGHT_PORT),
-        "SAAS_KPIS_SL_ENVIRONMENT_ID": str(ENVIRONMENT_ID),
-    }
-    log = (project_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "saas_kpis.server", "serve"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    process = start_server(
+        project_dir, ["other-token", TOKEN], ENVIRONMENT_ID, project_dir / "server.log"
     )
     try:
-        wait_until_ready(process)
         yield Served(project_dir=project_dir, serving_dir=serving_dir, process=process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        stop_server(process)
 
 
 def graphql_client(lazy: bool) -> SyncGraphQLClient:

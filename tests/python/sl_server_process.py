@@ -1,0 +1,84 @@
+"""The Semantic Layer API server as a subprocess on free loopback ports, for client tests.
+
+dbt-sl-sdk reads its URL formats from the environment when `dbtsl` is first imported, so a
+test module imports this module first (before dbtsl): importing it picks the two ports and
+sets the formats.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from saas_kpis.project import project_env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+HOST = "127.0.0.1"
+GRAPHQL_PORT, FLIGHT_PORT = free_port(), free_port()
+GRAPHQL_URL = f"http://{HOST}:{GRAPHQL_PORT}/api/graphql"
+os.environ["DBT_SL_GRAPHQL_URL_FORMAT"] = f"http://{{server_host}}:{GRAPHQL_PORT}/api/graphql"
+os.environ["DBT_SL_ADBC_URL_FORMAT"] = f"grpc://{{server_host}}:{FLIGHT_PORT}"
+
+
+def start_server(
+    project_dir: Path, tokens: list[str], environment_id: int, log: Path, timeout: float = 90
+) -> subprocess.Popen:
+    """`python -m saas_kpis.server serve` on the project's serving/, ready to answer."""
+    env = {
+        **project_env(project_dir),
+        "SAAS_KPIS_SERVING_DIR": str(project_dir / "serving"),
+        "SAAS_KPIS_SL_TOKENS": ",".join(tokens),
+        "SAAS_KPIS_SL_GRAPHQL_PORT": str(GRAPHQL_PORT),
+        "SAAS_KPIS_SL_FLIGHT_PORT": str(FLIGHT_PORT),
+        "SAAS_KPIS_SL_ENVIRONMENT_ID": str(environment_id),
+    }
+    with log.open("a") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "saas_kpis.server", "serve"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    ready = {"query": f"query {{ environmentInfo(environmentId: {environment_id}) {{ dialect }} }}"}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {process.returncode}: {log.read_text()[-2000:]}"
+            )
+        try:
+            response = requests.post(
+                GRAPHQL_URL,
+                json=ready,
+                headers={"authorization": f"bearer {tokens[-1]}"},
+                timeout=2,
+            )
+            if response.status_code == 200 and response.json().get("data"):
+                return process
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    stop_server(process)
+    raise RuntimeError("server did not become ready")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
