@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,24 +29,47 @@ class Build:
 # Each scenario: (seed files, as_of_date). The shipped seeds at their default
 # reporting date and at a mid-month date, and a dataset of the generator with
 # another random seed, size and end date, so that nothing depends on the
-# shipped data or on constant dates.
+# shipped data or on constant dates. The generated dataset also holds the
+# generator's hand-made segment edges (saas_kpis/generate/segment_edges.py):
+# segments and the company that empty and fill between two months.
 SCENARIOS = {
     "shipped": ("shipped", "2026-06-30"),
     "shipped_mid_month": ("shipped", "2025-11-17"),
     "generated_small": ("generated", "2025-02-14"),
 }
+EDGES_SCENARIO = "generated_small"
+_BUILDS: dict[str, Build] = {}
+
+
+def build_scenario(name: str, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The scenario's build, once per test session."""
+    if name not in _BUILDS:
+        data, as_of = SCENARIOS[name]
+        project_dir = tmp_path_factory.mktemp(name)
+        seeds_dir = REPO_ROOT / "seeds"
+        if data == "generated":
+            seeds_dir = tmp_path_factory.mktemp(f"{name}_seeds")
+            write_seeds(
+                seeds_dir,
+                seed=7,
+                scale=0.3,
+                as_of=dt.date.fromisoformat(as_of),
+                segment_edges=True,
+            )
+        copy_project(project_dir, seeds_dir=seeds_dir if data == "generated" else None)
+        dbt(project_dir, "build", dbt_vars={"as_of_date": as_of})
+        _BUILDS[name] = Build(
+            project_dir=project_dir, seeds_dir=seeds_dir, as_of=dt.date.fromisoformat(as_of)
+        )
+    return _BUILDS[name]
 
 
 @pytest.fixture(scope="session", params=sorted(SCENARIOS))
-def build(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Build]:
-    data, as_of = SCENARIOS[request.param]
-    project_dir = tmp_path_factory.mktemp(request.param)
-    seeds_dir = REPO_ROOT / "seeds"
-    if data == "generated":
-        seeds_dir = tmp_path_factory.mktemp(f"{request.param}_seeds")
-        write_seeds(seeds_dir, seed=7, scale=0.3, as_of=dt.date.fromisoformat(as_of))
-    copy_project(project_dir, seeds_dir=seeds_dir if data == "generated" else None)
-    dbt(project_dir, "build", dbt_vars={"as_of_date": as_of})
-    yield Build(project_dir=project_dir, seeds_dir=seeds_dir, as_of=dt.date.fromisoformat(as_of))
+def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return build_scenario(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def edges_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The build whose data has segments that empty and fill between two months."""
+    return build_scenario(EDGES_SCENARIO, tmp_path_factory)
