@@ -49,6 +49,7 @@ Modules, each importing only those above it:
 * :mod:`.world`: simulates every table but the event logs from (seed, scale, as-of);
 * :mod:`.event_logs`: builds the event logs batch by batch and renders their rows, once, for
   both writers;
+* :mod:`.segment_edges`: opt-in hand-made accounts whose segments empty and fill (test data);
 * :mod:`.csv_writer` (the seeds) and :mod:`.parquet_writer` (benchmark presets S, M, L);
 * ``__main__``: the command line.
 

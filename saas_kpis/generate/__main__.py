@@ -42,6 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("S", "M", "L"),
         help="benchmark size (parquet only): S = the seeds, M = ~10M events, L = ~100M events",
     )
+    parser.add_argument(
+        "--segment-edges",
+        action="store_true",
+        help="csv only: add hand-made accounts whose segments empty and fill (test data)",
+    )
     return parser.parse_args(argv)
 
 
@@ -61,7 +66,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.preset is not None:
         raise SystemExit("--preset needs --format parquet")
-    stats = write_seeds(args.out, args.seed, args.scale, args.as_of)
+    stats = write_seeds(
+        args.out, args.seed, args.scale, args.as_of, segment_edges=args.segment_edges
+    )
     total = 0
     for name, (rows, size) in stats.items():
         total += size

@@ -14,6 +14,7 @@ import duckdb
 
 from saas_kpis.generate.event_logs import api_parts, registered, track_parts
 from saas_kpis.generate.events import API_REQUESTS_PER_ACCOUNT, TRACK_EVENTS_PER_ACCOUNT
+from saas_kpis.generate.segment_edges import with_segment_edges
 from saas_kpis.generate.text import write_csv
 from saas_kpis.generate.world import simulate
 
@@ -41,10 +42,14 @@ def write_seeds(
     as_of: date,
     session_events_per_account: float = TRACK_EVENTS_PER_ACCOUNT,
     api_requests_per_account: float = API_REQUESTS_PER_ACCOUNT,
+    segment_edges: bool = False,
 ) -> dict[str, tuple[int, int]]:
-    """Simulate everything and write the 13 CSV files; returns {relative path: (rows, bytes)}."""
+    """Simulate everything and write the 13 CSV files; returns {relative path: (rows, bytes)}.
+    With `segment_edges`, hand-made accounts before the simulated range empty and fill segments
+    (:mod:`saas_kpis.generate.segment_edges`)."""
     w = simulate(seed, scale, as_of)
-    stats = {name: write_csv(out / name, columns) for name, columns in w.tables.items()}
+    tables = with_segment_edges(w.tables, w.cal) if segment_edges else w.tables
+    stats = {name: write_csv(out / name, columns) for name, columns in tables.items()}
     logs = chain(
         track_parts(w, seed, session_events_per_account, rows_per_batch=None),
         api_parts(w, seed, api_requests_per_account, rows_per_batch=None),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,49 +29,69 @@ class Build:
 
 @dataclass(frozen=True)
 class Scenario:
-    """Seed files and as_of_date: the shipped seeds, or the generator's (seed, scale)."""
+    """Seed files and as_of_date: the shipped seeds, or a dataset of the generator."""
 
     as_of: str
     generator_seed: int | None = None
     scale: float = 1.0
+    # The generator's hand-made segment edges (saas_kpis/generate/segment_edges.py):
+    # segments and the company that empty and fill between two months.
+    segment_edges: bool = False
 
 
 # The shipped seeds at their default reporting date and at a mid-month date,
-# and a dataset of the generator with another random seed, size and end date,
-# so that nothing depends on the shipped data or on constant dates.
-# SAAS_KPIS_SCENARIOS ("seed:scale:as_of;...", the property run's draws)
-# replaces them with generated datasets.
+# and a dataset of the generator with another random seed, size and end date
+# and the segment edges, so that nothing depends on the shipped data or on
+# constant dates. SAAS_KPIS_SCENARIOS ("seed:scale:as_of;...", the property
+# run's draws) replaces them with generated datasets.
 SCENARIOS = {
     "shipped": Scenario("2026-06-30"),
     "shipped_mid_month": Scenario("2025-11-17"),
-    "generated_small": Scenario("2025-02-14", generator_seed=7, scale=0.3),
+    "generated_small": Scenario("2025-02-14", generator_seed=7, scale=0.3, segment_edges=True),
 }
 if os.environ.get("SAAS_KPIS_SCENARIOS"):
     SCENARIOS = {
         f"generated_{spec.replace(':', '_')}": Scenario(
-            spec.split(":")[2], int(spec.split(":")[0]), float(spec.split(":")[1])
+            spec.split(":")[2], int(spec.split(":")[0]), float(spec.split(":")[1]), True
         )
         for spec in os.environ["SAAS_KPIS_SCENARIOS"].split(";")
     }
+EDGES_SCENARIO = next(name for name, scenario in SCENARIOS.items() if scenario.segment_edges)
+_BUILDS: dict[str, Build] = {}
+
+
+def build_scenario(name: str, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The scenario's build, once per test session."""
+    if name not in _BUILDS:
+        scenario = SCENARIOS[name]
+        project_dir = tmp_path_factory.mktemp(name)
+        seeds_dir = REPO_ROOT / "seeds"
+        generated = scenario.generator_seed is not None
+        if generated:
+            seeds_dir = tmp_path_factory.mktemp(f"{name}_seeds")
+            write_seeds(
+                seeds_dir,
+                seed=scenario.generator_seed,
+                scale=scenario.scale,
+                as_of=dt.date.fromisoformat(scenario.as_of),
+                segment_edges=scenario.segment_edges,
+            )
+        copy_project(project_dir, seeds_dir=seeds_dir if generated else None)
+        dbt(project_dir, "build", dbt_vars={"as_of_date": scenario.as_of})
+        _BUILDS[name] = Build(
+            project_dir=project_dir,
+            seeds_dir=seeds_dir,
+            as_of=dt.date.fromisoformat(scenario.as_of),
+        )
+    return _BUILDS[name]
 
 
 @pytest.fixture(scope="session", params=sorted(SCENARIOS))
-def build(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Build]:
-    scenario = SCENARIOS[request.param]
-    as_of = scenario.as_of
-    project_dir = tmp_path_factory.mktemp(request.param)
-    seeds_dir = REPO_ROOT / "seeds"
-    generated = scenario.generator_seed is not None
-    if generated:
-        seeds_dir = tmp_path_factory.mktemp(f"{request.param}_seeds")
-        write_seeds(
-            seeds_dir,
-            seed=scenario.generator_seed,
-            scale=scenario.scale,
-            as_of=dt.date.fromisoformat(as_of),
-        )
-    copy_project(project_dir, seeds_dir=seeds_dir if generated else None)
-    dbt(project_dir, "build", dbt_vars={"as_of_date": as_of})
-    yield Build(project_dir=project_dir, seeds_dir=seeds_dir, as_of=dt.date.fromisoformat(as_of))
+def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return build_scenario(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def edges_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The build whose data has segments that empty and fill between two months."""
+    return build_scenario(EDGES_SCENARIO, tmp_path_factory)

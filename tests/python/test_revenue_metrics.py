@@ -59,10 +59,15 @@ def compare_series(
     keep: Callable[[Any], bool],
     additive: bool,
 ) -> None:
-    """Compare on the union of keys that keep() accepts; a missing key is 0 or NULL."""
+    """Compare on the union of keys that keep() accepts; a missing key is 0 or NULL. In a query
+    of several metrics, a key that only another metric has (a segment that emptied, an offset
+    input's later period) is NULL for a sum: that is no row of its own, so 0 too."""
     default = ZERO if additive else None
     for key in sorted(key for key in set(actual) | set(expected) if keep(key)):
-        comparison.check(metric, key, actual.get(key, default), expected.get(key, default))
+        value = actual.get(key)
+        comparison.check(
+            metric, key, default if value is None else value, expected.get(key, default)
+        )
 
 
 # ---------------------------------------------------------------------------- semantic layer
