@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -50,6 +50,72 @@ class Comparison:
         assert not self.mismatches, f"{len(self.mismatches)} mismatches, first ones:\n{shown}"
         missing = [label for label in labels if self.compared[label] == 0]
         assert not missing, f"no non-NULL value compared for {missing}"
+
+
+def compare_series(
+    comparison: Comparison,
+    metric: str,
+    actual: Mapping[Any, float | None],
+    expected: Mapping[Any, Value],
+    keep: Callable[[Any], bool],
+    additive: bool,
+) -> None:
+    """Compare on the union of keys that keep() accepts; a missing key is 0 for a sum or count
+    (additive) and NULL otherwise. In a query of several metrics, a key that only another metric
+    has (a segment that emptied, an offset input's later period) is NULL for a sum: that is no
+    row of its own, so 0 too."""
+    default = Fraction(0) if additive else None
+    for key in sorted(key for key in set(actual) | set(expected) if keep(key)):
+        value = actual.get(key)
+        comparison.check(
+            metric, key, default if value is None else value, expected.get(key, default)
+        )
+
+
+def mart_rows(
+    build: Any, table: str, key_columns: tuple[str, ...], columns: tuple[str, ...]
+) -> dict[Any, dict[str, Any]]:
+    """{key: {column: value}} of a mart of a build; the key is one column's value or a tuple."""
+    rows = build.query(f"select {', '.join(key_columns + columns)} from main.{table}")
+    width = len(key_columns)
+    result = {
+        (row[0] if width == 1 else row[:width]): dict(zip(columns, row[width:], strict=True))
+        for row in rows
+    }
+    assert len(result) == len(rows), f"{table}: duplicate {key_columns}"
+    return result
+
+
+def compare_row(
+    comparison: Comparison, key: Any, actual: Mapping[str, Any], expected: Mapping[str, Any]
+) -> None:
+    """Numbers (and NULLs) with the tolerance, anything else (text, dates, flags) exactly."""
+    for column, want in expected.items():
+        if want is None or isinstance(want, Fraction | float):
+            comparison.check(column, key, actual[column], want)
+        else:
+            comparison.check_exact(column, key, actual[column], want)
+
+
+def compare_mart(
+    build: Any,
+    table: str,
+    key_columns: tuple[str, ...],
+    columns: tuple[str, ...],
+    expected: Mapping[Any, Mapping[str, Any]],
+    labels: Iterable[str] | None = None,
+) -> None:
+    """Every row of a mart against the expected rows {key: {column: value}}: the same keys,
+    then each column; labels name the columns that must have compared a non-NULL value."""
+    actual = mart_rows(build, table, key_columns, columns)
+    assert set(actual) == set(expected), (
+        f"{table}: {len(set(actual) - set(expected))} unexpected, "
+        f"{len(set(expected) - set(actual))} missing keys {key_columns}"
+    )
+    comparison = Comparison()
+    for key, row in expected.items():
+        compare_row(comparison, key, actual[key], row)
+    comparison.assert_ok(columns if labels is None else labels)
 
 
 def values_match(actual: Any, expected: Value) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import pytest
 from comparison import (
     TIME_COLUMNS,
     Comparison,
+    compare_series,
     query_metrics,
 )
 from conftest import Build
@@ -42,10 +43,8 @@ from reference_product import (
     Account,
     AccountActivation,
     AccountMonthActivity,
-    Key,
     ProductReference,
     Segment,
-    Series,
     TrackEvent,
     User,
     account_activation,
@@ -81,19 +80,6 @@ def as_date(value: dt.date | dt.datetime | None) -> dt.date | None:
 # ---------------------------------------------------------------------------- semantic layer
 
 
-def compare_series(
-    comparison: Comparison,
-    metric: str,
-    actual: Mapping[Key, float | None],
-    expected: Series,
-    keep: Callable[[Key], bool],
-) -> None:
-    """Compare on the union of keys that keep() accepts; a missing key is 0 or NULL."""
-    default = Fraction(0) if metric in ADDITIVE_METRICS else None
-    for key in sorted(key for key in set(actual) | set(expected) if keep(key)):
-        comparison.check(metric, key, actual.get(key, default), expected.get(key, default))
-
-
 @pytest.mark.parametrize("grain", GRAINS)
 @pytest.mark.parametrize("segment", [None, *SEGMENTS])
 def test_product_metrics_from_semantic_layer(build: Build, grain: str, segment: Segment) -> None:
@@ -103,7 +89,12 @@ def test_product_metrics_from_semantic_layer(build: Build, grain: str, segment: 
     comparison = Comparison()
     for metric, values in actual.items():
         compare_series(
-            comparison, metric, values, expected[metric], lambda key: key[0] < partial_period
+            comparison,
+            metric,
+            values,
+            expected[metric],
+            lambda key: key[0] < partial_period,
+            additive=metric in ADDITIVE_METRICS,
         )
     comparison.assert_ok(actual)
 

@@ -20,7 +20,16 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from comparison import Comparison, parse_day, query_metrics, segment_column
+from comparison import (
+    Comparison,
+    compare_mart,
+    compare_row,
+    compare_series,
+    mart_rows,
+    parse_day,
+    query_metrics,
+    segment_column,
+)
 from conftest import Build
 from reference import month_start
 from reference_revenue import (
@@ -49,25 +58,6 @@ MONTH = "metric_time__month"
 WEEK = "metric_time__week"
 COHORT_MONTH = "cohort_account_month__cohort_month__month"
 COHORT_AGE = "cohort_account_month__months_since_first_payment"
-
-
-def compare_series(
-    comparison: Comparison,
-    metric: str,
-    actual: Mapping[Any, float | None],
-    expected: Mapping[Any, Value],
-    keep: Callable[[Any], bool],
-    additive: bool,
-) -> None:
-    """Compare on the union of keys that keep() accepts; a missing key is 0 or NULL. In a query
-    of several metrics, a key that only another metric has (a segment that emptied, an offset
-    input's later period) is NULL for a sum: that is no row of its own, so 0 too."""
-    default = ZERO if additive else None
-    for key in sorted(key for key in set(actual) | set(expected) if keep(key)):
-        value = actual.get(key)
-        comparison.check(
-            metric, key, default if value is None else value, expected.get(key, default)
-        )
 
 
 # ---------------------------------------------------------------------------- semantic layer
@@ -164,69 +154,30 @@ WEEK_COLUMNS = (
 )
 
 
-def query_table(
-    build: Build, table: str, key_columns: tuple[str, ...], columns: tuple[str, ...]
-) -> dict[Any, dict[str, Any]]:
-    """{key: {column: value}} of a mart; the key is one column's value or a tuple of several."""
-    rows = build.query(f"select {', '.join(key_columns + columns)} from main.{table}")
-    width = len(key_columns)
-    result = {
-        (row[0] if width == 1 else row[:width]): dict(zip(columns, row[width:], strict=True))
-        for row in rows
-    }
-    assert len(result) == len(rows), f"{table}: duplicate {key_columns}"
-    return result
-
-
-def compare_row(
-    comparison: Comparison, key: Any, actual: Mapping[str, Any], expected: Mapping[str, Any]
-) -> None:
-    """Numbers (and NULLs) with the tolerance, anything else (text, dates, flags) exactly."""
-    for column, want in expected.items():
-        got = actual[column]
-        if want is None or isinstance(want, Fraction | float):
-            comparison.check(column, key, got, want)
-        elif got != want:
-            comparison.mismatches.append(f"{column} {key}: got {got!r}, expected {want!r}")
-
-
 def test_mrr_movements_mart(build: Build) -> None:
-    expected = reference_for(build).movements
-    actual = query_table(
-        build, "fct_mrr_movements", ("account_id", "month_start_date"), MOVEMENT_COLUMNS
+    movements = reference_for(build).movements
+    compare_mart(
+        build,
+        "fct_mrr_movements",
+        ("account_id", "month_start_date"),
+        MOVEMENT_COLUMNS,
+        {key: {c: getattr(row, c) for c in MOVEMENT_COLUMNS} for key, row in movements.items()},
+        ["starting_mrr_usd", "ending_mrr_usd"],
     )
-    assert set(actual) == set(expected)
-    comparison = Comparison()
-    for key, movement in expected.items():
-        compare_row(
-            comparison,
-            key,
-            actual[key],
-            {column: getattr(movement, column) for column in MOVEMENT_COLUMNS},
-        )
-    comparison.assert_ok(["starting_mrr_usd", "ending_mrr_usd"])
-    types = Counter(movement.movement_type for movement in expected.values())
+    types = Counter(movement.movement_type for movement in movements.values())
     assert {"new", "expansion", "contraction", "churn"} <= set(types), types
 
 
 def test_cohort_retention_mart(build: Build) -> None:
-    expected = {key[:2]: cell for key, cell in reference_for(build).cohort_cells.items()}
-    actual = query_table(
+    cells = reference_for(build).cohort_cells
+    compare_mart(
         build,
         "rpt_cohort_retention",
         ("cohort_month_start_date", "months_since_first_payment"),
         COHORT_COLUMNS,
+        {key[:2]: {c: getattr(cell, c) for c in COHORT_COLUMNS} for key, cell in cells.items()},
+        ["cohort_logo_retention", "cohort_revenue_retention"],
     )
-    assert set(actual) == set(expected)
-    comparison = Comparison()
-    for key, cell in expected.items():
-        compare_row(
-            comparison,
-            key,
-            actual[key],
-            {column: getattr(cell, column) for column in COHORT_COLUMNS},
-        )
-    comparison.assert_ok(["cohort_logo_retention", "cohort_revenue_retention"])
 
 
 def expected_week(weekly: Mapping[str, Series], monday: dt.date, as_of: dt.date) -> dict:
@@ -247,7 +198,7 @@ def expected_week(weekly: Mapping[str, Series], monday: dt.date, as_of: dt.date)
 
 def test_weekly_revenue_mart(build: Build) -> None:
     weekly = reference_for(build).weekly[None]
-    actual = query_table(build, "fct_weekly_revenue", ("iso_week_start_date",), WEEK_COLUMNS)
+    actual = mart_rows(build, "fct_weekly_revenue", ("iso_week_start_date",), WEEK_COLUMNS)
     mondays = sorted(monday for monday, _ in weekly["weekly_revenue"])
     assert sorted(actual) == mondays
     comparison = Comparison()

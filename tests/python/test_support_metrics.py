@@ -19,7 +19,7 @@ import csv
 import datetime as dt
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ import pytest
 from comparison import (
     TIME_COLUMNS,
     Comparison,
+    compare_mart,
+    compare_series,
     query_metrics,
 )
 from conftest import Build
@@ -42,7 +44,6 @@ from reference_support import (
     Series,
     SupportReference,
     Ticket,
-    Value,
     check_identities,
     daily_outage_minutes,
     load_tickets,
@@ -82,19 +83,6 @@ def expected_metrics(
     return expected
 
 
-def compare_series(
-    comparison: Comparison,
-    metric: str,
-    actual: Mapping[Key, float | None],
-    expected: Mapping[Key, Value],
-    keep: Callable[[Key], bool],
-) -> None:
-    """Compare on the union of keys that keep() accepts; a missing key is 0 or NULL."""
-    default = Fraction(0) if metric in ADDITIVE_METRICS else None
-    for key in sorted(key for key in set(actual) | set(expected) if keep(key)):
-        comparison.check(metric, key, actual.get(key, default), expected.get(key, default))
-
-
 @pytest.mark.parametrize("grain", GRAINS)
 @pytest.mark.parametrize("segment", [None, *SEGMENTS])
 def test_support_metrics_from_semantic_layer(build: Build, grain: str, segment: Segment) -> None:
@@ -112,6 +100,7 @@ def test_support_metrics_from_semantic_layer(build: Build, grain: str, segment: 
             values,
             expected.get(metric, {}),
             lambda key: key[0] < partial_period,
+            additive=metric in ADDITIVE_METRICS,
         )
     comparison.assert_ok(actual)
 
@@ -130,46 +119,6 @@ NPS_COLUMNS = ("nps_score", "is_promoter", "is_detractor")
 INCIDENT_COLUMNS = ("started_at", "is_outage", "resolution_hours")
 
 
-def query_table(
-    build: Build, table: str, key_column: str, columns: tuple[str, ...]
-) -> dict[Any, dict[str, Any]]:
-    """{key: {column: value}} of every row of a mart."""
-    rows = build.query(f"select {key_column}, {', '.join(columns)} from main.{table}")
-    result = {row[0]: dict(zip(columns, row[1:], strict=True)) for row in rows}
-    assert len(result) == len(rows), f"{table}: duplicate {key_column}"
-    return result
-
-
-def compare_row(
-    comparison: Comparison, key: Any, actual: Mapping[str, Any], expected: Mapping[str, Any]
-) -> None:
-    """Fractions (and NULLs) with the tolerance, anything else (text, times, flags) exactly."""
-    for column, want in expected.items():
-        if want is None or isinstance(want, Fraction):
-            comparison.check(column, key, actual[column], want)
-        else:
-            comparison.check_exact(column, key, actual[column], want)
-
-
-def compare_mart(
-    build: Build,
-    table: str,
-    key_column: str,
-    columns: tuple[str, ...],
-    expected: Mapping[str, Mapping[str, Any]],
-) -> None:
-    """Every row of table against the expected rows {key: {column: value}}."""
-    actual = query_table(build, table, key_column, columns)
-    assert set(actual) == set(expected), (
-        f"{table}: {len(set(actual) - set(expected))} unexpected, "
-        f"{len(set(expected) - set(actual))} missing {key_column}s"
-    )
-    comparison = Comparison()
-    for key, row in expected.items():
-        compare_row(comparison, key, actual[key], row)
-    comparison.assert_ok(columns)
-
-
 def ticket_row(ticket: Ticket) -> dict[str, Any]:
     return {
         "account_id": ticket.account_id,
@@ -183,7 +132,7 @@ def ticket_row(ticket: Ticket) -> dict[str, Any]:
 
 def test_tickets_mart(build: Build) -> None:
     expected = {key: ticket_row(ticket) for key, ticket in reference_for(build).tickets.items()}
-    compare_mart(build, "fct_tickets", "ticket_id", TICKET_COLUMNS, expected)
+    compare_mart(build, "fct_tickets", ("ticket_id",), TICKET_COLUMNS, expected)
 
 
 def test_nps_responses_mart(build: Build) -> None:
@@ -195,7 +144,7 @@ def test_nps_responses_mart(build: Build) -> None:
         }
         for key, response in reference_for(build).nps_responses.items()
     }
-    compare_mart(build, "fct_nps_responses", "response_id", NPS_COLUMNS, expected)
+    compare_mart(build, "fct_nps_responses", ("response_id",), NPS_COLUMNS, expected)
 
 
 def test_incidents_mart(build: Build) -> None:
@@ -207,7 +156,7 @@ def test_incidents_mart(build: Build) -> None:
         }
         for key, incident in reference_for(build).incidents.items()
     }
-    compare_mart(build, "fct_incidents", "incident_id", INCIDENT_COLUMNS, expected)
+    compare_mart(build, "fct_incidents", ("incident_id",), INCIDENT_COLUMNS, expected)
 
 
 def test_api_requests_mart(build: Build) -> None:
