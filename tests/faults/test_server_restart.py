@@ -1,4 +1,5 @@
-"""The server killed and restarted while clients query: a clean error or the right answer.
+"""The server killed and restarted while clients query: a clean error or the right answer;
+a damaged snapshot published under the running server: refused, and the answers stay.
 
 Clients of both transports (dbt-sl-sdk over GraphQL, ADBC over Flight SQL) query in a loop;
 the server is killed (SIGKILL, as an out-of-memory kill would) and started again on the same
@@ -9,6 +10,8 @@ same clients' new sessions are answered again.
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -149,3 +152,23 @@ def test_clients_see_errors_or_right_answers_across_a_restart(
     assert outcomes.answers.get("before", 0) > 0 and outcomes.answers.get("restarted", 0) > 0
     assert outcomes.errors, "no client was refused while the server was down"
     assert not any("Traceback" in error for error in outcomes.errors), outcomes.errors[:3]
+
+
+def test_a_damaged_newest_snapshot_is_refused_and_the_answers_stay(
+    project: Path, tmp_path: Path, server: list[subprocess.Popen]
+) -> None:
+    log = tmp_path / "server.log"
+    server.append(start_server(project, [TOKEN], ENVIRONMENT_ID, log))
+    expected = values(adbc_query())
+    serving = project / "serving"
+    damaged = publish(project / DUCKDB_FILE, project / "target" / "semantic_manifest.json", serving)
+    with (damaged / DUCKDB_FILE).open("r+b") as warehouse:
+        warehouse.truncate(warehouse.seek(0, os.SEEK_END) // 3)
+    deadline = time.monotonic() + 30
+    while f"refused snapshot {damaged.name}" not in log.read_text():
+        assert time.monotonic() < deadline, "the server did not refuse the damaged snapshot"
+        time.sleep(0.5)
+    assert values(adbc_query()) == expected
+    assert values(sdk_query()) == expected
+    assert "were published" in log.read_text()
+    shutil.rmtree(damaged)
