@@ -9,6 +9,9 @@
         typed column is checked with try_cast, and the rows are cast into
         the seed table in file order. A record is one line: the table's
         n-th row (in rowid order) is line n + 1 (the header is line 1).
+        Only the columns of the seed table are loaded: a column added to
+        the file since the table was created (a warning of check_raw_data)
+        is ignored until a full refresh.
         model: the seed node; agate_table: its rows, as dbt read them. -#}
     {%- set column_override = model['config'].get('column_types', {}) -%}
     {%- set contract = {} -%}
@@ -18,13 +21,20 @@
         {%- endfor -%}
     {%- endfor -%}
     {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
+    {%- set table_columns = adapter.get_columns_in_relation(this)
+        | map(attribute='name') | map('lower') | list -%}
     {%- set typed_columns = [] -%}
+    {%- set targets = [] -%}
     {%- set casts = [] -%}
-    {%- for column_name in agate_table.column_names -%}
+    {%- for column_name in agate_table.column_names
+        if column_name | lower in table_columns -%}
         {%- set sql_type = column_override.get(
-            column_name, adapter.convert_type(agate_table, loop.index0)
+            column_name, adapter.convert_type(
+                agate_table, agate_table.column_names.index(column_name)
+            )
         ) -%}
         {%- set quoted = adapter.quote(column_name) -%}
+        {%- do targets.append(quoted) -%}
         {%- do casts.append('cast(' ~ quoted ~ ' as ' ~ sql_type ~ ')') -%}
         {%- if sql_type | lower not in ['varchar', 'text', 'string'] -%}
             {%- do typed_columns.append({
@@ -57,7 +67,7 @@
         line_number='rowid - ' ~ first_rowid ~ ' + 2',
     ) -%}
     {%- set insert_sql -%}
-        insert into {{ this.render() }}
+        insert into {{ this.render() }} ({{ targets | join(', ') }})
         select {{ casts | join(', ') }}
         from {{ text_table }}
         order by rowid
