@@ -1,7 +1,9 @@
 """Corrupting the seed files of a throw-away copy of the project, and building
-part of it in process (dbtRunner) to see which data tests fail.
+part of it in process (dbtRunner) to see which data tests fail; the seed files
+and Parquet datasets as DuckDB relations.
 
-Shared by the bad-input tests and the tests of var data_tests_since.
+Shared by the bad-input tests, the tests of var data_tests_since and the
+benchmark tests.
 """
 
 from __future__ import annotations
@@ -91,3 +93,16 @@ def failed_tests(
         if node_result.node.resource_type == "test" and node_result.status in ("fail", "error")
     }
     return result.success, failed
+
+
+def csv_relation(csv_root: Path, table: str, types: dict[str, str]) -> str:
+    spec = ", ".join(f"'{column}': '{kind}'" for column, kind in types.items())
+    path = csv_root / table.split("_")[0] / f"{table}.csv"
+    return (
+        f"read_csv('{path}', header = true, auto_detect = false, columns = {{{spec}}}, "
+        "nullstr = '')"
+    )
+
+
+def parquet_relation(root: Path, table: str) -> str:
+    return f"read_parquet('{root / table.split('_')[0] / table}/*.parquet')"
