@@ -85,6 +85,24 @@
     {{ return(missing) }}
 {% endmacro %}
 
+{% macro check_seed_columns(model, column_names) %}
+    {#- The header check of check_raw_data, for a seed loader on an engine
+        whose hook cannot read the file (raw_csv_columns is none there):
+        fails on a missing contract column and warns of an unexpected one.
+        model: the seed node; column_names: the header dbt read. -#}
+    {%- for table in raw_contract() if table.identifier == model.name -%}
+        {%- set missing = check_raw_columns(
+            'raw table ' ~ table.identifier
+                ~ ' (' ~ model.original_file_path ~ ')',
+            table.columns,
+            column_names
+        ) -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(missing | join('\n')) }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}
+
 {% macro check_raw_types(relation, label, contract_columns, columns) %}
     {#- Fails when a column of relation (columns: dbt Column objects) cannot
         hold its contract type, or, for a text column with another contract
