@@ -77,12 +77,17 @@ def dbt_environment(project_dir: Path) -> Iterator[None]:
 
 
 def failed_tests(
-    project_dir: Path, selector: str, dbt_vars: dict | None = None
+    project_dir: Path, selector: str, dbt_vars: dict | None = None, full_refresh: bool = True
 ) -> tuple[bool, set[str]]:
-    """Build the selection in process (inside dbt_environment): success, failed tests."""
-    # A corrupted seed rewrites rows that were already loaded, as a restated raw
-    # table would: the incremental staging model must be rebuilt in full.
-    args = ["build", "--full-refresh", "--select", selector, "--project-dir", str(project_dir)]
+    """Build the selection in process (inside dbt_environment): success, failed tests.
+
+    A corrupted seed rewrites rows that were already loaded, as a restated raw
+    table would: by default the incremental staging model is rebuilt in full.
+    Without full_refresh, the build is the next incremental run of a new batch.
+    """
+    args = ["build", "--select", selector, "--project-dir", str(project_dir)]
+    if full_refresh:
+        args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     result = dbtRunner().invoke(args)

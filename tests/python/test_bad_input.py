@@ -11,7 +11,6 @@ built; then the original file is restored.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -321,17 +320,7 @@ REDELIVERY = "events_tracks__event_id__deliveries_must_agree"
 
 def incremental_build(project: Path, dbt_vars: dict | None = None) -> tuple[bool, set[str]]:
     """An incremental build of the events seed and its children: success, failed tests."""
-    args = ["build", "--select", "events_tracks+1", "--project-dir", str(project)]
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
-    result = dbtRunner().invoke(args)
-    assert result.exception is None, result.exception
-    failed = {
-        node_result.node.name
-        for node_result in result.result
-        if node_result.node.resource_type == "test" and node_result.status in ("fail", "error")
-    }
-    return result.success, failed
+    return failed_tests(project, "events_tracks+1", dbt_vars, full_refresh=False)
 
 
 @pytest.mark.parametrize("since", [None, "2026-06-29"])
