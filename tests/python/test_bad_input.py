@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from dbt.cli.main import dbtRunner
 from seed_files import (
     Rows,
@@ -29,7 +30,8 @@ from seed_files import (
     write_rows,
 )
 
-from saas_kpis.project import copy_project, dbt
+from saas_kpis.generate.parquet_writer import seed_column_types
+from saas_kpis.project import REPO_ROOT, copy_project, dbt
 
 
 @dataclass(frozen=True)
@@ -469,3 +471,30 @@ def test_unexpected_column_warns_by_name_and_is_ignored(project: Path) -> None:
         "(seeds/billing/billing_plans.csv): note (not in the contract, ignored)"
     )
     assert expected in warnings, warnings
+
+
+def contract_columns() -> dict[str, dict[str, str]]:
+    """{table: {column: contract type}} from the sources YAML, the declared contract."""
+    contract = {}
+    for path in sorted((REPO_ROOT / "models" / "staging").glob("*/_*__sources.yml")):
+        source = yaml.safe_load(path.read_text())["sources"][0]
+        for table in source["tables"]:
+            contract[table["identifier"]] = {
+                column["name"]: column["data_type"] for column in table["columns"]
+            }
+    return contract
+
+
+def test_seed_column_types_load_the_contract_columns() -> None:
+    """The seeds' column_types (the loader's engine types) name the contract's columns, in
+    its order, with a type of the contract's kind."""
+    kinds = {"varchar": "text", "timestamp": "timestamp", "date": "date", "integer": "integer"}
+    kinds |= {"boolean": "boolean", "decimal": "decimal"}
+    seeds = {
+        table: {column: kinds[kind.split("(")[0]] for column, kind in types.items()}
+        for table, types in seed_column_types().items()
+    }
+    contract = contract_columns()
+    assert {table: list(columns.items()) for table, columns in seeds.items()} == {
+        table: list(columns.items()) for table, columns in contract.items()
+    }
