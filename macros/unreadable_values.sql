@@ -51,13 +51,37 @@
 {% endmacro %}
 
 {% macro default__raw_value_is_unreadable(expression, sql_type) %}
-    {#- DuckDB, Spark (3.2 and later), Snowflake: try_cast. -#}
+    {#- DuckDB and Spark: try_cast. -#}
     {{ return('try_cast(' ~ expression ~ ' as ' ~ sql_type ~ ') is null') }}
 {% endmacro %}
 
 {% macro postgres__raw_value_is_unreadable(expression, sql_type) %}
-    {#- PostgreSQL 16 and later has no try_cast: pg_input_is_valid. -#}
-    {{ return(
-        'not pg_input_is_valid(' ~ expression ~ ", '" ~ sql_type ~ "')"
-    ) }}
+    {#- PostgreSQL has no try_cast. From version 16, pg_input_is_valid asks
+        the type itself; before, the value is matched against the type's
+        literal form (a date or timestamp by its pattern, not its calendar:
+        2026-02-30 then fails at the cast, with PostgreSQL's own error). -#}
+    {%- set version = run_query('show server_version_num').columns[0].values()[0] -%}
+    {%- if version | int >= 160000 -%}
+        {{ return(
+            'not pg_input_is_valid(' ~ expression ~ ", '" ~ sql_type ~ "')"
+        ) }}
+    {%- endif -%}
+    {%- set kind = sql_type | lower -%}
+    {%- if kind.startswith('timestamp') -%}
+        {%- set pattern = '^\\s*\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*$' -%}
+    {%- elif kind == 'date' -%}
+        {%- set pattern = '^\\s*\\d{4}-\\d{2}-\\d{2}\\s*$' -%}
+    {%- elif kind.startswith('numeric') or kind.startswith('decimal') -%}
+        {%- set pattern = '^\\s*[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?\\s*$' -%}
+    {%- elif kind.startswith('int') or kind.startswith('bigint') -%}
+        {%- set pattern = '^\\s*[+-]?\\d+\\s*$' -%}
+    {%- elif kind.startswith('bool') -%}
+        {{ return(
+            expression
+            ~ " !~* '^\\s*(true|false|t|f|yes|no|y|n|on|off|1|0)\\s*$'"
+        ) }}
+    {%- else -%}
+        {{ return('false') }}
+    {%- endif -%}
+    {{ return(expression ~ " !~ '" ~ pattern ~ "'") }}
 {% endmacro %}
