@@ -7,7 +7,9 @@
         on a malformed line, and a row count different from the one dbt read
         fails the load, so no row is dropped silently. Only where Spark runs
         on this machine (a local master, as with the session method) and so
-        can read the file; elsewhere dbt-spark's loader. -#}
+        can read the file; elsewhere dbt-spark's loader. The header is
+        checked against the raw data contract first (check_seed_columns). -#}
+    {%- do check_seed_columns(model, agate_table.column_names) -%}
     {%- set master = run_query('set spark.master').columns[1].values()[0] -%}
     {%- if not master.startswith('local') -%}
         {{ return(dbt.spark__load_csv_rows(model, agate_table)) }}

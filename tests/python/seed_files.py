@@ -1,7 +1,9 @@
 """Corrupting the seed files of a throw-away copy of the project, and building
-part of it in process (dbtRunner) to see which data tests fail.
+part of it in process (dbtRunner) to see which data tests fail; the seed files
+and Parquet datasets as DuckDB relations.
 
-Shared by the bad-input tests and the tests of var data_tests_since.
+Shared by the bad-input tests, the tests of var data_tests_since and the
+benchmark tests.
 """
 
 from __future__ import annotations
@@ -75,12 +77,17 @@ def dbt_environment(project_dir: Path) -> Iterator[None]:
 
 
 def failed_tests(
-    project_dir: Path, selector: str, dbt_vars: dict | None = None
+    project_dir: Path, selector: str, dbt_vars: dict | None = None, full_refresh: bool = True
 ) -> tuple[bool, set[str]]:
-    """Build the selection in process (inside dbt_environment): success, failed tests."""
-    # A corrupted seed rewrites rows that were already loaded, as a restated raw
-    # table would: the incremental staging model must be rebuilt in full.
-    args = ["build", "--full-refresh", "--select", selector, "--project-dir", str(project_dir)]
+    """Build the selection in process (inside dbt_environment): success, failed tests.
+
+    A corrupted seed rewrites rows that were already loaded, as a restated raw
+    table would: by default the incremental staging model is rebuilt in full.
+    Without full_refresh, the build is the next incremental run of a new batch.
+    """
+    args = ["build", "--select", selector, "--project-dir", str(project_dir)]
+    if full_refresh:
+        args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     result = dbtRunner().invoke(args)
@@ -91,3 +98,16 @@ def failed_tests(
         if node_result.node.resource_type == "test" and node_result.status in ("fail", "error")
     }
     return result.success, failed
+
+
+def csv_relation(csv_root: Path, table: str, types: dict[str, str]) -> str:
+    spec = ", ".join(f"'{column}': '{kind}'" for column, kind in types.items())
+    path = csv_root / table.split("_")[0] / f"{table}.csv"
+    return (
+        f"read_csv('{path}', header = true, auto_detect = false, columns = {{{spec}}}, "
+        "nullstr = '')"
+    )
+
+
+def parquet_relation(root: Path, table: str) -> str:
+    return f"read_parquet('{root / table.split('_')[0] / table}/*.parquet')"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from seed_files import csv_relation, parquet_relation
 
 from saas_kpis.bench.runner import add_next_day, remove_next_day
 from saas_kpis.generate import parquet_writer
@@ -23,19 +24,6 @@ AS_OF = date(2025, 12, 31)
 TINY = Preset(SCALE, TRACK_EVENTS_PER_ACCOUNT, API_REQUESTS_PER_ACCOUNT)
 EVENT_LOGS = ("events_tracks", "events_api_requests")
 MARTS = ("fct_account_months", "fct_daily_user_activity", "fct_api_requests", "fct_tickets")
-
-
-def csv_relation(csv_root: Path, table: str, types: dict[str, str]) -> str:
-    spec = ", ".join(f"'{column}': '{kind}'" for column, kind in types.items())
-    path = csv_root / table.split("_")[0] / f"{table}.csv"
-    return (
-        f"read_csv('{path}', header = true, auto_detect = false, columns = {{{spec}}}, "
-        "nullstr = '')"
-    )
-
-
-def parquet_relation(root: Path, table: str) -> str:
-    return f"read_parquet('{root / table.split('_')[0] / table}/*.parquet')"
 
 
 @pytest.fixture(scope="module")

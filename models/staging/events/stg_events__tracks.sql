@@ -26,14 +26,7 @@ source as (
 
 renamed as (
     select
-        cast(event_id as {{ dbt.type_string() }}) as event_id,
-        cast(account_id as {{ dbt.type_string() }}) as account_id,
-        cast(user_id as {{ dbt.type_string() }}) as user_id,
-        cast(event_name as {{ dbt.type_string() }}) as event_name,
-        cast(feature_name as {{ dbt.type_string() }}) as feature_name,
-        cast(onboarding_step as {{ dbt.type_int() }}) as onboarding_step,
-        cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
-        cast(received_at as {{ dbt.type_timestamp() }}) as received_at
+        {{ events_tracks_columns() | indent(8) }}
     from source
 ),
 

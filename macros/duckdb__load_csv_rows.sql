@@ -1,0 +1,78 @@
+{% macro duckdb__load_csv_rows(model, agate_table) %}
+    {#- Seeds on DuckDB: overrides dbt-duckdb's loader, which COPYs the file
+        straight into the typed table, so that an unreadable value (a
+        malformed timestamp or date, a decimal written `12,50`) stops the
+        load with one line naming the file, the line, the column, the value
+        and the expected type (raise_on_unreadable_value) rather than a
+        DuckDB conversion error. The file is COPYed as text into a temporary
+        table (the same CSV reader, so the same values and NULLs), each
+        typed column is checked with try_cast, and the rows are cast into
+        the seed table in file order. A record is one line: the table's
+        n-th row (in rowid order) is line n + 1 (the header is line 1).
+        Only the columns of the seed table are loaded: a column added to
+        the file since the table was created (a warning of check_raw_data)
+        is ignored until a full refresh.
+        model: the seed node; agate_table: its rows, as dbt read them. -#}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set contract = {} -%}
+    {%- for table in raw_contract() if table.identifier == this.identifier -%}
+        {%- for column in table.columns -%}
+            {%- do contract.update({column.name: column.data_type}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
+    {%- set table_columns = adapter.get_columns_in_relation(this)
+        | map(attribute='name') | map('lower') | list -%}
+    {%- set typed_columns = [] -%}
+    {%- set targets = [] -%}
+    {%- set casts = [] -%}
+    {%- for column_name in agate_table.column_names
+        if column_name | lower in table_columns -%}
+        {%- set sql_type = column_override.get(
+            column_name, adapter.convert_type(
+                agate_table, agate_table.column_names.index(column_name)
+            )
+        ) -%}
+        {%- set quoted = adapter.quote(column_name) -%}
+        {%- do targets.append(quoted) -%}
+        {%- do casts.append('cast(' ~ quoted ~ ' as ' ~ sql_type ~ ')') -%}
+        {%- if sql_type | lower not in ['varchar', 'text', 'string'] -%}
+            {%- do typed_columns.append({
+                'name': column_name,
+                'sql_type': sql_type,
+                'contract_type': contract.get(column_name, sql_type),
+            }) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set load_sql -%}
+        create or replace temporary table {{ text_table }} (
+            {%- for column_name in agate_table.column_names %}
+                {{ adapter.quote(column_name) }} varchar
+                {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        );
+        copy {{ text_table }} from '{{ adapter.get_seed_file_path(model) }}'
+        (
+            format csv,
+            header true,
+            delimiter '{{ config.get('delimiter', ',') }}'
+        )
+    {%- endset -%}
+    {%- do run_query(load_sql) -%}
+    {%- set first_rowid = '(select min(rowid) from ' ~ text_table ~ ')' -%}
+    {%- do raise_on_unreadable_value(
+        text_table,
+        'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
+        typed_columns,
+        line_number='rowid - ' ~ first_rowid ~ ' + 2',
+    ) -%}
+    {%- set insert_sql -%}
+        insert into {{ this.render() }} ({{ targets | join(', ') }})
+        select {{ casts | join(', ') }}
+        from {{ text_table }}
+        order by rowid
+    {%- endset -%}
+    {%- do run_query(insert_sql) -%}
+    {%- do run_query('drop table ' ~ text_table) -%}
+    {{ return(insert_sql) }}
+{% endmacro %}
