@@ -297,7 +297,16 @@ def test_declared_schema_alias_and_undeclared_queries(exported: Path, tmp_path: 
     columns, rows = read_relation(exported, EXPORTS_SCHEMA, moved)
     renamed_columns, renamed_rows = read_relation(project_dir, "bi_other", "renamed_export")
     assert renamed_columns == columns
-    assert sorted(renamed_rows, key=repr) == sorted(rows, key=repr)
+    metrics = saved_queries[moved]
+    comparison = Comparison()
+    compare_rows(
+        comparison,
+        moved,
+        metrics,
+        keyed(moved, columns, renamed_rows, metrics),
+        keyed(moved, columns, rows, metrics),
+    )
+    comparison.assert_ok([f"{moved}.{metric}" for metric in metrics])
 
 
 def test_two_exports_of_one_name_are_refused(exported: Path, tmp_path: Path) -> None:
