@@ -16,6 +16,8 @@ def mf_query(
     where: str | None = None,
     saved_query: str | None = None,
     target: str | None = None,
+    order_by: list[str] | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, str]]:
     """Rows of `mf query` (or `mf query --saved-query`) as dicts of strings (column -> value)."""
     output = project_dir / "target" / "mf_query.csv"
@@ -28,6 +30,10 @@ def mf_query(
         command += ["--group-by", ",".join(group_by)]
     if where:
         command += ["--where", where]
+    if order_by:
+        command += ["--order", ",".join(order_by)]
+    if limit is not None:
+        command += ["--limit", str(limit)]
     completed = run_in_project(project_dir, command, target)
     if completed.returncode != 0 or not output.exists():
         raise RuntimeError(f"mf query failed:\n{completed.stdout}\n{completed.stderr}")

@@ -13,9 +13,7 @@ stay the last one of the module.
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
-import io
 import json
 import math
 import os
@@ -31,6 +29,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 import requests
+from mf_cli import mf_query
 from sl_server_process import FLIGHT_PORT, GRAPHQL_URL, HOST, start_server, stop_server
 
 # isort: split
@@ -100,23 +99,6 @@ def graphql_client(lazy: bool) -> SyncGraphQLClient:
 
 def client(token: str = TOKEN) -> SemanticLayerClient:
     return SemanticLayerClient(environment_id=ENVIRONMENT_ID, auth_token=token, host=HOST)
-
-
-def mf_rows(project_dir: Path, *args: str) -> list[dict[str, str]]:
-    """`mf query <args> --csv` on the test build, as rows of strings."""
-    output = project_dir / "target" / "mf_server_test.csv"
-    completed = subprocess.run(
-        [venv_bin("mf"), "query", *args, "--csv", str(output)],
-        cwd=project_dir,
-        env=project_env(project_dir),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0 and output.exists(), completed.stdout + completed.stderr
-    rows = list(csv.DictReader(io.StringIO(output.read_text())))
-    output.unlink()
-    return rows
 
 
 def normalized(value: Any) -> Any:
@@ -231,13 +213,13 @@ def test_sync_query_equals_mf_query(served: Served) -> None:
             order_by=[OrderByGroupBy(name="metric_time", grain="month", descending=True), "mrr"],
             limit=15,
         )
-    rows = mf_rows(
+    rows = mf_query(
         served.project_dir,
-        "--metrics=mrr,paying_accounts,net_new_mrr",
-        "--group-by=metric_time__month,account_month__plan_tier",
-        f"--where={where}",
-        "--order=-metric_time__month,mrr",
-        "--limit=15",
+        ["mrr", "paying_accounts", "net_new_mrr"],
+        ["metric_time__month", "account_month__plan_tier"],
+        where=where,
+        order_by=["-metric_time__month", "mrr"],
+        limit=15,
     )
     assert table.num_rows == 15
     assert_table_equals_mf(table, rows, ordered=True)
@@ -247,7 +229,9 @@ def test_saved_query_and_graphql_query_equal_mf_query(served: Served) -> None:
     with client().session() as sl:
         table = sl.query(saved_query="executive_mrr_waterfall")
     assert_table_equals_mf(
-        table, mf_rows(served.project_dir, "--saved-query=executive_mrr_waterfall"), ordered=False
+        table,
+        mf_query(served.project_dir, [], [], saved_query="executive_mrr_waterfall"),
+        ordered=False,
     )
     # The GraphQL half (createQuery, then polling query) of the same client package.
     gql = graphql_client(lazy=False)
@@ -257,11 +241,11 @@ def test_saved_query_and_graphql_query_equal_mf_query(served: Served) -> None:
             group_by=["metric_time__quarter", "account_month__industry"],
             where=["{{ Dimension('account_month__is_partial_month') }} = false"],
         )
-    rows = mf_rows(
+    rows = mf_query(
         served.project_dir,
-        "--metrics=paying_accounts",
-        "--group-by=metric_time__quarter,account_month__industry",
-        "--where={{ Dimension('account_month__is_partial_month') }} = false",
+        ["paying_accounts"],
+        ["metric_time__quarter", "account_month__industry"],
+        where="{{ Dimension('account_month__is_partial_month') }} = false",
     )
     assert_table_equals_mf(by_industry, rows, ordered=False)
 
@@ -276,7 +260,7 @@ def test_compile_sql_and_dimension_values(served: Served) -> None:
         compiled = connection.execute(sql).to_arrow_table()
     assert sorted(compiled.to_pylist(), key=repr) == sorted(table.to_pylist(), key=repr)
     assert "fct_account_months" in sql
-    rows = mf_rows(served.project_dir, "--metrics=mrr", "--group-by=account_month__industry")
+    rows = mf_query(served.project_dir, ["mrr"], ["account_month__industry"])
     assert_table_equals_mf(table, rows, ordered=False)
     assert industries.column_names == ["account_month__industry"]
     assert industries.column(0).to_pylist() == sorted(r["account_month__industry"] for r in rows)
@@ -340,7 +324,7 @@ def test_adbc_outer_select(served: Served) -> None:
         tiers = cursor.fetch_arrow_table().column(0).to_pylist()
     rows = [
         r
-        for r in mf_rows(served.project_dir, "--metrics=mrr", "--group-by=metric_time__month")
+        for r in mf_query(served.project_dir, ["mrr"], ["metric_time__month"])
         if float(r["mrr"]) > 300000
     ]
     assert_table_equals_mf(table, sorted(rows, key=lambda r: r["metric_time__month"]), ordered=True)
