@@ -6,7 +6,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data
+	postgres-parity spark-parity faults property bench bench-data alerts
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ publish: $(BIN)/.installed
 serve: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.server serve
 
+## alerts: evaluate the alert rules of alerts/ on the built warehouse; prints a table, writes
+##   target/alerts/report.json, posts changes to webhooks (SAAS_KPIS_ALERTS_WEBHOOK_*);
+##   exits 1 when a critical alert fires (ALERTS_ARGS: more options, see README)
+alerts: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.alerts $(ALERTS_ARGS)
+
 summary: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.summary
 
@@ -45,6 +51,7 @@ lint: $(BIN)/.installed
 
 validate: $(BIN)/.installed
 	$(BIN)/mf validate-configs
+	$(BIN)/python -m saas_kpis.alerts --check
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
