@@ -17,6 +17,7 @@ import yaml
 from saas_kpis.alerts import report
 from saas_kpis.alerts.rules import RuleError, load_rules
 from saas_kpis.alerts.runner import BAD_RULES, run
+from saas_kpis.alerts.state import StateError
 from saas_kpis.alerts.webhook import Delivery, url_variable
 from saas_kpis.project import REPO_ROOT
 from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             delivery=Delivery(timeout_seconds=args.timeout, attempts=args.attempts),
             send=not args.no_send,
         )
-    except (RuleError, ValueError) as error:
+    except (RuleError, StateError) as error:
         print(f"Bad alert rules or state, nothing evaluated:\n{error}", file=sys.stderr)
         return BAD_RULES
     finally:

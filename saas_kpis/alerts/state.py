@@ -21,6 +21,10 @@ from saas_kpis.alerts.evaluation import Evaluation
 RESOLVED = "resolved"
 
 
+class StateError(RuntimeError):
+    """The state file cannot be read."""
+
+
 @dataclass(frozen=True)
 class Notification:
     kind: str  # firing or resolved
@@ -44,7 +48,7 @@ class AlertState:
             if not isinstance(sent, dict):
                 raise TypeError("`sent` is not a mapping")
         except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(
+            raise StateError(
                 f"alert state {path} is unreadable ({error}); move it away to start afresh"
             ) from None
         return cls(path, sent)

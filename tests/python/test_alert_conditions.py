@@ -12,7 +12,7 @@ from saas_kpis.alerts.conditions import FIRING, NO_DATA, OK, Outcome, decide, wi
 from saas_kpis.alerts.evaluation import Evaluation, check_history
 from saas_kpis.alerts.periods import latest_complete, year_earlier
 from saas_kpis.alerts.rules import Comparison, Condition, Rule, RuleError
-from saas_kpis.alerts.state import RESOLVED, AlertState
+from saas_kpis.alerts.state import RESOLVED, AlertState, StateError
 
 MAY = dt.date(2026, 5, 1)
 
@@ -217,5 +217,5 @@ def test_state_sends_once_and_resolves_once(tmp_path) -> None:
 def test_an_unreadable_state_file_is_named(tmp_path) -> None:
     path = tmp_path / "state.json"
     path.write_text("{not json")
-    with pytest.raises(ValueError, match=r"state\.json is unreadable"):
+    with pytest.raises(StateError, match=r"state\.json is unreadable"):
         AlertState.load(path)
