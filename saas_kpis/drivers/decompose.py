@@ -10,7 +10,9 @@ the sum of the components) is then a check, ~0 up to float rounding, and is prin
 * `ratio_segments`: a ratio R = N / D = sum_s w_s r_s with w_s = D_s / D and r_s = N_s / D_s; each
   segment contributes dw_s (r_s0 + r_s1)/2 (mix) + (w_s0 + w_s1)/2 dr_s (rate). A segment without
   denominator in one period takes there the rate of the other period (its weight there is 0, so
-  the identity holds for any rate); without denominator in both it contributes 0.
+  the identity holds for any rate); without denominator in both it contributes 0. A numerator in
+  a segment without denominator (R = sum_s N_s / D still counts it) adds the change of N_s / D
+  as an effect of its own, so the components still add up.
 """
 
 from __future__ import annotations
@@ -159,17 +161,19 @@ def ratio_segments(
     for segment in sorted(clean):
         n0, d0, n1, d1 = clean[segment]
         w0, w1 = d0 / total_base, d1 / total_current
+        # A numerator where the segment has no denominator (tickets of accounts that pay nothing)
+        # still adds N_s / D to the ratio: its change is shown as an effect of its own.
+        orphan = (0.0 if d1 else n1 / total_current) - (0.0 if d0 else n0 / total_base)
+        orphan_note = f"numerator without denominator: {orphan:+.6g}" if orphan else ""
         r0 = n0 / d0 if d0 else None
         r1 = n1 / d1 if d1 else None
-        note = ""
         if r0 is None and r1 is None:
-            note = "no denominator in either period"
-            if n0 or n1:
-                notes.append(f"{segment}: a numerator without denominator (not explained)")
+            note = "; ".join(filter(None, ("no denominator in either period", orphan_note)))
             components.append(
-                Component(segment, 0.0, weight_base=0.0, weight_current=0.0, note=note)
+                Component(segment, orphan, weight_base=0.0, weight_current=0.0, note=note)
             )
             continue
+        note = ""
         if r0 is None:
             r0, note = r1, "appears (base rate := its current rate)"
         elif r1 is None:
@@ -179,15 +183,20 @@ def ratio_segments(
         components.append(
             Component(
                 segment,
-                mix + rate,
+                mix + rate + orphan,
                 base=r0,
                 current=r1,
                 mix=mix,
                 rate=rate,
                 weight_base=w0,
                 weight_current=w1,
-                note=note,
+                note="; ".join(filter(None, (note, orphan_note))),
             )
+        )
+    if any("numerator without denominator" in c.note for c in components):
+        notes.append(
+            "a segment with a numerator and no denominator adds N_s / D to the ratio; "
+            "the change of that share is its own effect (not mix, not rate)"
         )
     return Decomposition(
         f"mix and rate effect of each {dimension} value",

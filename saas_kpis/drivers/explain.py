@@ -258,14 +258,12 @@ def _movements_between(values: Periods, total: float | None, scale: float) -> de
     low, high = sorted((values.base, values.period))
     sign = 1 if values.period >= values.base else -1
     months = fetch(values.layer, [m for m, _ in MOVEMENTS], "month", shift(low, "month", 1), high)
+    count = (high.year - low.year) * 12 + high.month - low.month
     components = []
     for metric, movement_sign in MOVEMENTS:
         summed = scale * sum(row[metric] or 0.0 for row in months.values())
-        components.append(
-            dec.Component(
-                f"{metric} ({len(months)} month(s))", sign * movement_sign * summed, current=summed
-            )
-        )
+        text = metric if count == 1 else f"{metric} (sum of {count} months)"
+        components.append(dec.Component(text, sign * movement_sign * summed))
     what = "12 x " if scale != 1 else ""
     return dec.Decomposition(
         f"{what}(MRR(P) - MRR(B)) = {what}sum of net_new_mrr over the months after B up to P "

@@ -11,10 +11,11 @@ from saas_kpis.drivers.explain import Explanation, label
 from saas_kpis.drivers.tree import DriverTree, Node
 
 
-def number(value: float | None) -> str:
+def number(value: float | None, large: bool | None = None) -> str:
+    """Two decimals for large numbers (money, counts), six for ratios; `large` forces one."""
     if value is None:
         return "n/a"
-    if abs(value) >= 100:
+    if large if large is not None else abs(value) >= 100:
         return f"{value:,.2f}"
     return f"{value:.6f}"
 
@@ -30,24 +31,29 @@ def _decomposition(d: Decomposition, base: str, current: str) -> list[str]:
     width = max([len("sum of components"), *(len(c.label) for c in d.components)]) + 2
     if d.method == "ratio segments":
         lines.append(
-            f"  {'segment':<{width}}{'share ' + base:>16}{'share ' + current:>16}"
-            f"{'rate ' + base:>16}{'rate ' + current:>16}{'mix':>14}{'rate effect':>14}"
-            f"{'contribution':>14}  note"
+            f"  {'segment':<{width}}{'share ' + base:>15}{'share ' + current:>15}"
+            f"{'rate ' + base:>14}{'rate ' + current:>14}{'mix':>11}{'rate eff.':>11}"
+            f"{'contrib.':>11}  note"
         )
         for c in d.components:
             lines.append(
-                f"  {c.label:<{width}}{number(c.weight_base):>16}{number(c.weight_current):>16}"
-                f"{number(c.base):>16}{number(c.current):>16}{number(c.mix):>14}"
-                f"{number(c.rate):>14}{number(c.contribution):>14}  {c.note}".rstrip()
+                f"  {c.label:<{width}}{number(c.weight_base):>15}{number(c.weight_current):>15}"
+                f"{number(c.base):>14}{number(c.current):>14}{number(c.mix):>11}"
+                f"{number(c.rate):>11}{number(c.contribution):>11}  {c.note}".rstrip()
             )
-        pad, column_width = width + 16 * 4 + 28, 14
+        pad, column_width = width + 15 * 2 + 14 * 2 + 22, 11
     else:
+        large = any(
+            v is not None and abs(v) >= 100
+            for c in d.components
+            for v in (c.base, c.current, c.contribution)
+        )
         column = "change" if d.exact else "change (not additive)"
         lines.append(f"  {'component':<{width}}{base:>16}{current:>16}{column:>16}  note")
         for c in d.components:
             lines.append(
-                f"  {c.label:<{width}}{number(c.base):>16}{number(c.current):>16}"
-                f"{number(c.contribution):>16}  {c.note}".rstrip()
+                f"  {c.label:<{width}}{number(c.base, large):>16}{number(c.current, large):>16}"
+                f"{number(c.contribution, large):>16}  {c.note}".rstrip()
             )
         pad, column_width = width + 32, 16
     if d.exact:
