@@ -6,7 +6,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data alerts
+	postgres-parity spark-parity faults property bench bench-data alerts explain
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ alerts: $(BIN)/.installed
 
 summary: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.summary
+
+## explain: why did a metric move: METRIC=net_revenue_retention_monthly PERIOD=2026-05
+##          [BASE=2026-04] [GRAIN=month|week] [JSON=1] (driver tree + decompositions, see README)
+explain: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.drivers explain --metric $(METRIC) --period $(PERIOD) \
+		$(if $(BASE),--base $(BASE)) $(if $(GRAIN),--grain $(GRAIN)) $(if $(JSON),--json)
 
 lint: $(BIN)/.installed
 	$(BIN)/sqlfluff lint models tests/dbt
