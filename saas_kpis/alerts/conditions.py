@@ -12,8 +12,8 @@ import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from saas_kpis.alerts.periods import plural, shift, year_earlier
 from saas_kpis.alerts.rules import Condition
+from saas_kpis.periods import plural, shift, year_earlier
 
 FIRING, OK, NO_DATA = "firing", "ok", "no_data"
 # MAD * 1.4826 estimates the standard deviation of normally distributed values.

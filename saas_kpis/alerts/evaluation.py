@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from saas_kpis.alerts.conditions import Outcome, decide, describe, window
-from saas_kpis.alerts.periods import label, latest_complete, period_start, plural, shift
 from saas_kpis.alerts.rules import Rule, RuleError
+from saas_kpis.periods import label, latest_complete, period_start, plural, shift
 from saas_kpis.semantic import QueryRequest, SemanticLayer
 
 # Segment series of a rule: segment value (None without for_each) → period start → value.

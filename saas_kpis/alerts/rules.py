@@ -17,14 +17,13 @@ from typing import Any
 
 import yaml
 
-from saas_kpis.alerts.periods import CADENCE_GRAINS, GRAINS
-from saas_kpis.semantic import Metric, QueryRequest, SemanticLayer
+from saas_kpis.periods import CADENCE_GRAINS, GRAINS
+from saas_kpis.semantic import OWNER_TEAMS, Metric, QueryRequest, SemanticLayer
 
 OPERATORS = ("<", "<=", ">", ">=")
 # The comparison that breaches a guardrail whose meta threshold says what healthy is.
 MISSED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 SEVERITIES = ("critical", "warning", "info")
-TEAMS = ("GTM", "PRD", "CS", "ENG", "FIN")
 CONDITION_TYPES = ("threshold", "trailing_mean", "consecutive", "change", "anomaly")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -169,7 +168,7 @@ def parse_rule(entry: Any, metrics: Mapping[str, Metric], source: str) -> Rule:
             f"{', '.join(g.lower() for g in metric.grains)}"
         )
     severity = _choice(entry, "severity", SEVERITIES)
-    owner = _choice(entry, "owner", TEAMS)
+    owner = _choice(entry, "owner", OWNER_TEAMS)
     for_each = entry.get("for_each")
     row_filter = entry.get("filter")
     for key, value in (("for_each", for_each), ("filter", row_filter)):

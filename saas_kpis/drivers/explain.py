@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from saas_kpis import periods
 from saas_kpis.drivers import decompose as dec
 from saas_kpis.drivers.tree import DriverTree
+from saas_kpis.periods import period_start, shift
 from saas_kpis.semantic import QueryRequest, SemanticLayer
 
 SEGMENTS = (
@@ -71,26 +73,15 @@ def parse_period(text: str, grain: str) -> dt.date:
         day = dt.date.fromisoformat(text if len(text) > 7 else f"{text}-01")
     except ValueError as error:
         raise ExplainError(f"period {text!r} is not YYYY-MM or YYYY-MM-DD") from error
-    if grain == "month":
-        return day.replace(day=1)
-    if len(text) <= 7:
+    if grain == "week" and len(text) <= 7:
         raise ExplainError(f"at week grain give a day (YYYY-MM-DD) of the week, not {text!r}")
-    return day - dt.timedelta(days=day.weekday())
-
-
-def shift(period: dt.date, grain: str, count: int) -> dt.date:
-    """The period `count` periods later (earlier when negative)."""
-    if grain == "week":
-        return period + dt.timedelta(weeks=count)
-    months = period.year * 12 + period.month - 1 + count
-    return dt.date(months // 12, months % 12 + 1, 1)
+    return period_start(day, grain)
 
 
 def label(period: dt.date, grain: str) -> str:
     if grain == "month":
         return f"{period:%Y-%m}"
-    year, week, _ = period.isocalendar()
-    return f"{period:%Y-%m-%d} (W{week:02d} {year})"
+    return f"{period:%Y-%m-%d} ({periods.label(period, grain)})"
 
 
 # ------------------------------------------------------------------------------ values

@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from saas_kpis.project import REPO_ROOT
+from saas_kpis.semantic import OWNER_TEAMS
 
 TREE_FILE = REPO_ROOT / "drivers" / "driver_tree.yml"
-TEAMS = ("GTM", "PRD", "CS", "ENG", "FIN")
 NODE_KEYS = {"id", "name", "code", "owner", "metrics", "drivers"}
 
 
@@ -111,9 +111,10 @@ def parse_tree(document: Any) -> DriverTree:
         if node.id in seen:
             raise DriverTreeError(f"node id {node.id!r} is used twice")
         seen.add(node.id)
-        if node.owner not in TEAMS:
+        if node.owner not in OWNER_TEAMS:
             raise DriverTreeError(
-                f"node {node.id!r}: field owner is {node.owner!r}, not one of {', '.join(TEAMS)}"
+                f"node {node.id!r}: field owner is {node.owner!r}, "
+                f"not one of {', '.join(OWNER_TEAMS)}"
             )
     return tree
 

@@ -7,6 +7,7 @@ Arrow. Everything above it (the server, exports, summary, catalog, benchmark, te
 
 from saas_kpis.semantic.layer import MANIFEST_FILE, SemanticLayer
 from saas_kpis.semantic.types import (
+    OWNER_TEAMS,
     STANDARD_GRAINS,
     Dimension,
     Entity,
@@ -21,6 +22,7 @@ from saas_kpis.semantic.types import (
 
 __all__ = [
     "MANIFEST_FILE",
+    "OWNER_TEAMS",
     "STANDARD_GRAINS",
     "Dimension",
     "Entity",

@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# The teams a metric's meta `owner` names (the spec's section 4); alert rules and the driver
+# tree name their owners from the same list.
+OWNER_TEAMS = ("GTM", "PRD", "CS", "ENG", "FIN")
 # The standard time grains, finest first, as the Semantic Layer APIs spell them.
 STANDARD_GRAINS = ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR")
 

@@ -10,9 +10,9 @@ import pytest
 
 from saas_kpis.alerts.conditions import FIRING, NO_DATA, OK, Outcome, decide, window
 from saas_kpis.alerts.evaluation import Evaluation, check_history
-from saas_kpis.alerts.periods import latest_complete, year_earlier
 from saas_kpis.alerts.rules import Comparison, Condition, Rule, RuleError
 from saas_kpis.alerts.state import RESOLVED, AlertState, StateError
+from saas_kpis.periods import latest_complete, year_earlier
 
 MAY = dt.date(2026, 5, 1)
 

@@ -22,10 +22,10 @@ from reference_revenue import revenue_reference
 from reference_support import support_reference
 
 from saas_kpis.alerts.evaluation import evaluate
-from saas_kpis.alerts.periods import latest_complete, shift
 from saas_kpis.alerts.rules import RuleError, load_rules
 from saas_kpis.alerts.runner import CRITICAL_FIRING, DELIVERY_FAILED, run
 from saas_kpis.alerts.webhook import Delivery
+from saas_kpis.periods import latest_complete, shift
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, project_env
 from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
 

@@ -1,7 +1,7 @@
 """Calendar periods at a grain: their starts, their order and which are complete as of a date.
 
-The period that contains `as_of_date` is partial (the spec's rule), so the latest complete period
-is the one before it. Weeks are ISO weeks starting on Monday.
+Shared by alerts and explain. The period that contains `as_of_date` is partial (the spec's rule),
+so the latest complete period is the one before it. Weeks are ISO weeks starting on Monday.
 """
 
 from __future__ import annotations
