@@ -14,12 +14,7 @@
         is ignored until a full refresh.
         model: the seed node; agate_table: its rows, as dbt read them. -#}
     {%- set column_override = model['config'].get('column_types', {}) -%}
-    {%- set contract = {} -%}
-    {%- for table in raw_contract() if table.identifier == this.identifier -%}
-        {%- for column in table.columns -%}
-            {%- do contract.update({column.name: column.data_type}) -%}
-        {%- endfor -%}
-    {%- endfor -%}
+    {%- set contract = seed_contract_types(this.identifier) -%}
     {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
     {%- set table_columns = adapter.get_columns_in_relation(this)
         | map(attribute='name') | map('lower') | list -%}

@@ -1,27 +1,94 @@
 {% macro postgres__load_csv_rows(model, agate_table) %}
-    {#- dbt's default seed loader on PostgreSQL, with the placeholders of a
-        batch built by string repetition: a Jinja loop over every value
-        takes minutes on the larger seeds. The header is checked against
-        the raw data contract first (check_seed_columns).
-        model: the seed node; agate_table: its rows. -#}
+    {#- Seeds on PostgreSQL. The header is checked against the raw data
+        contract first (check_seed_columns). The rows go as text, with their
+        line in the file, into a temporary table (batched inserts whose
+        placeholders are built by string repetition: a Jinja loop over every
+        value takes minutes on the larger seeds). Each typed column is then
+        checked (raise_on_unreadable_value), so that an unreadable value
+        stops the load with one line naming the file, the line, the column,
+        the value and the expected type rather than PostgreSQL's "invalid
+        input syntax", and the rows are cast into the seed table in file
+        order. A record is one line: the n-th row is line n + 1 (the header
+        is line 1). Only the columns of the seed table are loaded, as on
+        DuckDB. model: the seed node; agate_table: its rows. -#}
     {%- do check_seed_columns(model, agate_table.column_names) -%}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set contract = seed_contract_types(this.identifier) -%}
+    {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
+    {%- set table_columns = adapter.get_columns_in_relation(this)
+        | map(attribute='name') | map('lower') | list -%}
+    {%- set typed_columns = [] -%}
+    {%- set targets = [] -%}
+    {%- set casts = [] -%}
+    {%- for column_name in agate_table.column_names
+        if column_name | lower in table_columns -%}
+        {%- set sql_type = column_override.get(
+            column_name, adapter.convert_type(
+                agate_table, agate_table.column_names.index(column_name)
+            )
+        ) -%}
+        {%- set quoted = adapter.quote(column_name) -%}
+        {%- do targets.append(quoted) -%}
+        {%- do casts.append('cast(' ~ quoted ~ ' as ' ~ sql_type ~ ')') -%}
+        {%- if sql_type | lower not in ['varchar', 'text'] -%}
+            {%- do typed_columns.append({
+                'name': column_name,
+                'sql_type': sql_type,
+                'contract_type': contract.get(column_name, sql_type),
+            }) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set create_sql -%}
+        create temporary table {{ text_table }} (
+            line_number integer
+            {%- for column_name in agate_table.column_names %},
+                {{ adapter.quote(column_name) }} text
+            {%- endfor %}
+        )
+    {%- endset -%}
+    {%- do run_query(create_sql) -%}
     {%- set cols_sql = get_seed_column_quoted_csv(model, agate_table.column_names) -%}
-    {%- set placeholders = [get_binding_char()] * (agate_table.column_names | length) -%}
+    {%- set placeholders = [get_binding_char()]
+        * (agate_table.column_names | length + 1) -%}
     {%- set row_sql = '(' ~ placeholders | join(', ') ~ ')' -%}
-    {%- set statements = [] -%}
     {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set first_line = loop.index0 * get_batch_size() + 2 -%}
         {%- set bindings = [] -%}
         {%- for row in chunk -%}
+            {%- do bindings.append(first_line + loop.index0) -%}
             {%- do bindings.extend(row) -%}
         {%- endfor -%}
         {%- set sql -%}
-            insert into {{ this.render() }} ({{ cols_sql }}) values
+            insert into {{ text_table }} (line_number, {{ cols_sql }}) values
             {{ ([row_sql] * (chunk | length)) | join(',\n') }}
         {%- endset -%}
         {%- do adapter.add_query(sql, bindings=bindings, abridge_sql_log=True) -%}
-        {%- if loop.first -%}
-            {%- do statements.append(sql) -%}
-        {%- endif -%}
     {%- endfor -%}
-    {{ return(statements[0]) }}
+    {%- do raise_on_unreadable_value(
+        text_table,
+        'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
+        typed_columns,
+        line_number='line_number',
+    ) -%}
+    {%- set insert_sql -%}
+        insert into {{ this.render() }} ({{ targets | join(', ') }})
+        select {{ casts | join(', ') }}
+        from {{ text_table }}
+        order by line_number
+    {%- endset -%}
+    {%- do run_query(insert_sql) -%}
+    {%- do run_query('drop table ' ~ text_table) -%}
+    {{ return(insert_sql) }}
+{% endmacro %}
+
+{% macro seed_contract_types(identifier) %}
+    {#- The raw data contract's type of each column of the seed identifier,
+        by column name ({} for a seed outside the contract). -#}
+    {%- set types = {} -%}
+    {%- for table in raw_contract() if table.identifier == identifier -%}
+        {%- for column in table.columns -%}
+            {%- do types.update({column.name: column.data_type}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(types) }}
 {% endmacro %}

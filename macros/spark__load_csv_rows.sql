@@ -5,7 +5,12 @@
         reads the seed file instead; each column is cast to its column_types
         entry (or the type dbt inferred), as dbt-spark does. FAILFAST stops
         on a malformed line, and a row count different from the one dbt read
-        fails the load, so no row is dropped silently. Only where Spark runs
+        fails the load, so no row is dropped silently. Before the insert,
+        each typed column is checked (raise_on_unreadable_value), so that an
+        unreadable value stops the load with one line naming the file, the
+        line, the column, the value and the expected type rather than
+        Spark's CAST_INVALID_INPUT; a record is one line, numbered in the
+        order Spark reads the single file. Only where Spark runs
         on this machine (a local master, as with the session method) and so
         can read the file; elsewhere dbt-spark's loader. The header is
         checked against the raw data contract first (check_seed_columns). -#}
@@ -15,6 +20,20 @@
         {{ return(dbt.spark__load_csv_rows(model, agate_table)) }}
     {%- endif -%}
     {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set contract = seed_contract_types(this.identifier) -%}
+    {%- set typed_columns = [] -%}
+    {%- for column_name in agate_table.column_names -%}
+        {%- set sql_type = column_override.get(
+            column_name, adapter.convert_type(agate_table, loop.index0)
+        ) -%}
+        {%- if sql_type | lower not in ['string', 'varchar', 'text'] -%}
+            {%- do typed_columns.append({
+                'name': column_name,
+                'sql_type': sql_type,
+                'contract_type': contract.get(column_name, sql_type),
+            }) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set csv_path = model.root_path ~ '/' ~ model.original_file_path -%}
     {%- set csv_view = this.identifier ~ '__csv' -%}
     {%- set read_sql -%}
@@ -40,6 +59,13 @@
         from {{ csv_view }}
     {%- endset -%}
     {%- do run_query(read_sql) -%}
+    {%- do raise_on_unreadable_value(
+        '(select *, row_number() over (order by monotonically_increasing_id())'
+            ~ ' + 1 as line_number from ' ~ csv_view ~ ') as numbered',
+        'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
+        typed_columns,
+        line_number='line_number',
+    ) -%}
     {%- do run_query(insert_sql) -%}
     {%- set loaded = run_query(
         'select count(*) from ' ~ this.render()

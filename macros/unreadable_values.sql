@@ -57,9 +57,10 @@
 
 {% macro postgres__raw_value_is_unreadable(expression, sql_type) %}
     {#- PostgreSQL has no try_cast. From version 16, pg_input_is_valid asks
-        the type itself; before, the value is matched against the type's
-        literal form (a date or timestamp by its pattern, not its calendar:
-        2026-02-30 then fails at the cast, with PostgreSQL's own error). -#}
+        the type itself. Before, the value is matched against the type's
+        literal form, and a date or timestamp also against the calendar
+        (postgres_date_is_unreadable), so that no value that passes fails
+        the cast afterwards. -#}
     {%- set version = run_query('show server_version_num').columns[0].values()[0] -%}
     {%- if version | int >= 160000 -%}
         {{ return(
@@ -68,9 +69,9 @@
     {%- endif -%}
     {%- set kind = sql_type | lower -%}
     {%- if kind.startswith('timestamp') -%}
-        {%- set pattern = '^\\s*\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?\\s*$' -%}
+        {{ return(postgres_date_is_unreadable(expression, with_time=true)) }}
     {%- elif kind == 'date' -%}
-        {%- set pattern = '^\\s*\\d{4}-\\d{2}-\\d{2}\\s*$' -%}
+        {{ return(postgres_date_is_unreadable(expression, with_time=false)) }}
     {%- elif kind.startswith('numeric') or kind.startswith('decimal') -%}
         {%- set pattern = '^\\s*[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?\\s*$' -%}
     {%- elif kind.startswith('int') or kind.startswith('bigint') -%}
@@ -84,4 +85,41 @@
         {{ return('false') }}
     {%- endif -%}
     {{ return(expression ~ " !~ '" ~ pattern ~ "'") }}
+{% endmacro %}
+
+{% macro postgres_date_is_unreadable(expression, with_time) %}
+    {#- SQL condition for PostgreSQL before 16: the text expression is not a
+        calendar date `YYYY-MM-DD` (with_time: optionally followed by
+        ` HH:MM[:SS[.fff]]` or `T...`). The CASE checks in order and reads
+        the parts only of a value of the right form, so the check itself
+        never fails on a bad value. -#}
+    {%- set text = 'btrim(' ~ expression ~ ')' -%}
+    {%- if with_time -%}
+        {%- set pattern = '^\\d{4}-\\d{2}-\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?$' -%}
+    {%- else -%}
+        {%- set pattern = '^\\d{4}-\\d{2}-\\d{2}$' -%}
+    {%- endif -%}
+    {%- set year = 'substr(' ~ text ~ ', 1, 4)::int' -%}
+    {%- set month = 'substr(' ~ text ~ ', 6, 2)::int' -%}
+    {%- set day = 'substr(' ~ text ~ ', 9, 2)::int' -%}
+    {%- set month_days -%}
+        extract(day from make_date({{ year }}, {{ month }}, 1)
+            + interval '1 month' - interval '1 day')
+    {%- endset -%}
+    {%- set condition -%}
+        case
+            when {{ text }} !~ '{{ pattern }}' then true
+            when {{ year }} = 0 or {{ month }} not between 1 and 12 then true
+            when {{ day }} not between 1 and {{ month_days }} then true
+            {%- if with_time %}
+            when length({{ text }}) > 10 and (
+                substr({{ text }}, 12, 2)::int > 23
+                or substr({{ text }}, 15, 2)::int > 59
+                or coalesce(nullif(substr({{ text }}, 18, 2), '')::int, 0) > 59
+            ) then true
+            {%- endif %}
+            else false
+        end
+    {%- endset -%}
+    {{ return(condition) }}
 {% endmacro %}

@@ -2,8 +2,8 @@
 part of it in process (dbtRunner) to see which data tests fail; the seed files
 and Parquet datasets as DuckDB relations.
 
-Shared by the bad-input tests, the tests of var data_tests_since and the
-benchmark tests.
+Shared by the bad-input tests (also on PostgreSQL and Spark), the tests of var
+data_tests_since and the benchmark tests.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from dbt.cli.main import dbtRunner
@@ -28,6 +29,48 @@ def set_value(column: str, value: str, where: Callable[[dict], bool] = lambda ro
     def corrupt(rows: Rows) -> Rows:
         row = next(row for row in rows if where(row))
         row[column] = value
+        return rows
+
+    return corrupt
+
+
+# Unreadable values, one per raw type: the message the seed load must stop
+# with on every engine.
+@dataclass(frozen=True)
+class Unreadable:
+    seed: str
+    row: int
+    column: str
+    value: str
+    expected: str
+
+    @property
+    def message(self) -> str:
+        folder = self.seed.split("_", 1)[0]
+        return (
+            f"Unreadable value in raw table {self.seed} (seeds/{folder}/{self.seed}.csv), "
+            f"line {self.row + 2}, column {self.column}: '{self.value}' (expected {self.expected})"
+        )
+
+
+UNREADABLE = [
+    Unreadable("billing_invoices", 0, "amount", "12,50", "decimal, e.g. 49.00"),
+    Unreadable(
+        "billing_accounts",
+        3,
+        "created_at",
+        "2024-02-30 10:00:00",
+        "timestamp, e.g. 2026-06-30 13:45:00",
+    ),
+    Unreadable(
+        "billing_subscription_items", 5, "valid_from", "01/02/2024", "date, e.g. 2026-06-30"
+    ),
+]
+
+
+def set_in_row(row: int, column: str, value: str):
+    def corrupt(rows: Rows) -> Rows:
+        rows[row][column] = value
         return rows
 
     return corrupt

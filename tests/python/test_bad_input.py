@@ -20,12 +20,15 @@ import pytest
 import yaml
 from dbt.cli.main import dbtRunner
 from seed_files import (
+    UNREADABLE,
     Rows,
+    Unreadable,
     corrupted,
     dbt_environment,
     failed_tests,
     read_rows,
     seed_path,
+    set_in_row,
     set_value,
     write_rows,
 )
@@ -349,47 +352,8 @@ def test_conflicting_redelivery_in_a_later_batch_fails(project: Path, since: str
 
 
 # Unreadable values: the seed load stops with one line naming the file, the
-# line, the column, the value and the expected type, not an engine error.
-@dataclass(frozen=True)
-class Unreadable:
-    seed: str
-    row: int
-    column: str
-    value: str
-    expected: str
-
-    @property
-    def message(self) -> str:
-        folder = self.seed.split("_", 1)[0]
-        return (
-            f"Unreadable value in raw table {self.seed} (seeds/{folder}/{self.seed}.csv), "
-            f"line {self.row + 2}, column {self.column}: '{self.value}' (expected {self.expected})"
-        )
-
-
-UNREADABLE = [
-    Unreadable("billing_invoices", 0, "amount", "12,50", "decimal, e.g. 49.00"),
-    Unreadable(
-        "billing_accounts",
-        3,
-        "created_at",
-        "2024-02-30 10:00:00",
-        "timestamp, e.g. 2026-06-30 13:45:00",
-    ),
-    Unreadable(
-        "billing_subscription_items", 5, "valid_from", "01/02/2024", "date, e.g. 2026-06-30"
-    ),
-]
-
-
-def set_in_row(row: int, column: str, value: str):
-    def corrupt(rows: Rows) -> Rows:
-        rows[row][column] = value
-        return rows
-
-    return corrupt
-
-
+# line, the column, the value and the expected type, not an engine error
+# (cases in seed_files.UNREADABLE, shared with the PostgreSQL and Spark runs).
 def build_messages(project: Path, selector: str) -> tuple[bool, list[str], list[str]]:
     """Build the selection in process: success, node result messages, warnings."""
     warnings: list[str] = []

@@ -28,6 +28,7 @@ import pytest
 from comparison import Comparison
 from dbt.cli.main import dbtRunner
 from pyspark.sql import SparkSession
+from seed_files import UNREADABLE, Unreadable, corrupted, set_in_row
 
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 
@@ -53,6 +54,7 @@ class Builds:
     spark_marts: dict[str, Mart]
     spark_manifest: dict[str, Any]
     spark: SparkSession
+    spark_dir: Path
 
 
 def run_dbt_in_process(project_dir: Path, *args: str) -> None:
@@ -150,6 +152,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
             spark_marts=marts(spark_manifest),
             spark_manifest=spark_manifest,
             spark=spark,
+            spark_dir=spark_dir,
         )
         spark.stop()
     time.tzset()
@@ -236,3 +239,33 @@ def test_incremental_models_are_tables_on_spark(builds: Builds) -> None:
         details = builds.spark.sql(f"describe table extended {node['relation_name']}").collect()
         table_type = {row[0]: row[1] for row in details}.get("Type")
         assert table_type == "MANAGED", f"{node['name']} is a {table_type} relation on Spark"
+
+
+# Last, because each case reloads a seed: an unreadable value stops the seed load with one line
+# naming the file, the line, the column, the value and the expected type, not Spark's
+# CAST_INVALID_INPUT; with the file restored, the seed loads again.
+@pytest.mark.parametrize("case", UNREADABLE, ids=lambda case: f"{case.seed}.{case.column}")
+def test_unreadable_seed_value_names_file_line_column_value_and_type(
+    builds: Builds, case: Unreadable
+) -> None:
+    project_dir = builds.spark_dir
+    with corrupted(project_dir, case.seed, set_in_row(case.row, case.column, case.value)):
+        result = dbtRunner().invoke(
+            [
+                "seed",
+                "--select",
+                case.seed,
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(project_dir / "profiles"),
+                "--target",
+                "spark",
+            ]
+        )
+    assert not result.success
+    messages = [str(node.message) for node in getattr(result.result, "results", [])]
+    messages.append(str(result.exception or ""))
+    assert any(case.message in message for message in messages), messages
+    assert not any("CAST_INVALID_INPUT" in message for message in messages), messages
+    run_dbt_in_process(project_dir, "seed", "--select", case.seed)
