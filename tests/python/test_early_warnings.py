@@ -1,11 +1,12 @@
 """Account early warnings against the independent reference (reference_early_warnings).
 
-Mart: every row and every column of fct_account_early_warnings. Semantic layer: `at_risk_accounts`,
-`mrr_at_risk` and the five per-signal counts at day grain (the as_of_date), ungrouped and by each
-segment, and ungrouped at month grain (a snapshot: the month shows its latest as_of_date), one
-`mf query` each. Comparison rule: on the union of keys; a key that one side lacks is 0 (every
-metric is a count or sum filled with 0). Every scenario must have at-risk accounts, and every
-signal must fire in some scenario, so that no comparison is vacuous.
+Mart: every row and every column of fct_account_early_warnings. Semantic layer:
+`at_risk_accounts`, `mrr_at_risk` and the five per-signal counts at day grain (the as_of_date),
+ungrouped and by each segment, and ungrouped at month grain (a snapshot: the month shows its
+latest as_of_date), through the project's semantic query layer. Comparison rule: on the union of
+keys; a key that one side lacks is 0 (every metric is a count or sum filled with 0). Every
+scenario must have at-risk accounts, and every signal must fire in some scenario, so that no
+comparison is vacuous.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fractions import Fraction
 
 import pytest
 import yaml
-from comparison import Comparison, compare_mart, compare_series, query_metrics
+from comparison import Comparison, compare_mart, compare_series, segment_column
 from conftest import SCENARIOS, Build, build_scenario
 from reference_early_warnings import (
     API_LATENCY_P95_GUARDRAIL_MS,
@@ -29,6 +30,9 @@ from reference_early_warnings import (
     is_api_breach,
 )
 from reference_revenue import SEGMENTS, Segment
+
+from saas_kpis.project import DUCKDB_FILE
+from saas_kpis.semantic import QueryRequest, SemanticLayer
 
 METRICS = {
     "at_risk_accounts": "is_at_risk",
@@ -81,23 +85,51 @@ def test_early_warnings_mart(build: Build) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("grain", "segment"),
-    [("day", None), ("month", None), *(("day", segment) for segment in SEGMENTS)],
-)
-def test_early_warning_metrics_from_semantic_layer(
-    build: Build, grain: str, segment: Segment
-) -> None:
+QUERIES = (("day", None), ("month", None), *(("day", segment) for segment in SEGMENTS))
+
+
+def as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def test_early_warning_metrics_from_semantic_layer(build: Build) -> None:
+    """Every metric by each (grain, segment) of QUERIES, through one warm semantic layer (a
+    cold `mf query` per query costs seconds; test_semantic_layer.py checks that the layer
+    answers as `mf query` does)."""
     reference = reference_for(build)
-    period = build.as_of if grain == "day" else build.as_of.replace(day=1)
-    actual = query_metrics(build.project_dir, list(METRICS), [f"metric_time__{grain}"], segment)
-    expected = expected_metrics(reference, period, segment)
+    layer = SemanticLayer.open_duckdb(
+        build.project_dir / DUCKDB_FILE, build.project_dir / "target" / "semantic_manifest.json"
+    )
     comparison = Comparison()
-    for metric in METRICS:
-        compare_series(
-            comparison, metric, actual[metric], expected[metric], lambda key: True, additive=True
-        )
-    comparison.assert_ok(METRICS)
+    try:
+        for grain, segment in QUERIES:
+            time_column = f"metric_time__{grain}"
+            group_by = (time_column, *segment_column(segment))
+            request = QueryRequest(metrics=tuple(METRICS), group_by=group_by)
+            rows = layer.query(request).to_pylist()
+            keys = [
+                (as_date(row[time_column]), row[group_by[-1]] if segment else "") for row in rows
+            ]
+            assert len(keys) == len(set(keys)), f"duplicate rows by {group_by}"
+            period = build.as_of if grain == "day" else build.as_of.replace(day=1)
+            expected = expected_metrics(reference, period, segment)
+            for metric in METRICS:
+                actual = {key: row[metric] for key, row in zip(keys, rows, strict=True)}
+                compare_series(
+                    comparison,
+                    f"{metric} by {group_by}",
+                    actual,
+                    expected[metric],
+                    lambda key: True,
+                    additive=True,
+                )
+    finally:
+        layer.close()
+    comparison.assert_ok(
+        f"{metric} by {(f'metric_time__{grain}', *segment_column(segment))}"
+        for grain, segment in QUERIES
+        for metric in METRICS
+    )
 
 
 @pytest.mark.skipif(
