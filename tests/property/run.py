@@ -28,6 +28,7 @@ SUITES = (
     "tests/python/test_support_metrics.py",
     "tests/python/test_product_metrics.py",
     "tests/python/test_adoption_metrics.py",
+    "tests/python/test_early_warnings.py",
     "tests/python/test_semantic_layer.py",
 )
 SCALES = (0.1, 0.2, 0.3, 0.5)
