@@ -22,6 +22,8 @@ PROJECT_PATHS = (
     "semantic_models",
     "seeds",
     "tests/dbt",
+    "alerts",
+    "drivers",
 )
 DUCKDB_FILE = "saas_kpis.duckdb"
 

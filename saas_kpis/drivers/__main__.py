@@ -13,7 +13,7 @@ from pathlib import Path
 
 from saas_kpis.drivers import render
 from saas_kpis.drivers.explain import GRAINS, ExplainError, explain
-from saas_kpis.drivers.tree import DriverTreeError, load_tree
+from saas_kpis.drivers.tree import TREE_PATH, DriverTreeError, load_tree
 from saas_kpis.project import REPO_ROOT
 from saas_kpis.semantic import SemanticLayer
 
@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     profiles_dir = Path(os.environ.get("DBT_PROFILES_DIR", args.project_dir / "profiles"))
     layer = SemanticLayer.open_dbt_project(args.project_dir, profiles_dir)
     try:
-        tree = load_tree({metric.name: metric.meta for metric in layer.metrics()})
+        tree = load_tree(
+            {metric.name: metric.meta for metric in layer.metrics()},
+            args.project_dir / TREE_PATH,
+        )
         if args.command == "tree":
             print(render.tree_outline(tree))
             return 0

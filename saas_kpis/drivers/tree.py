@@ -18,7 +18,8 @@ import yaml
 from saas_kpis.project import REPO_ROOT
 from saas_kpis.semantic import OWNER_TEAMS
 
-TREE_FILE = REPO_ROOT / "drivers" / "driver_tree.yml"
+TREE_PATH = Path("drivers") / "driver_tree.yml"  # in the project directory
+TREE_FILE = REPO_ROOT / TREE_PATH
 NODE_KEYS = {"id", "name", "code", "owner", "metrics", "drivers"}
 
 

@@ -9,7 +9,8 @@ profile target), and compares them:
   by row in primary-key order, every column;
 - every metric of the semantic manifest, queried through MetricFlow at its
   finest time grain;
-- a few metrics by month and plan tier through the `mf` command itself.
+- a few metrics by month and plan tier through the `mf` command itself;
+- the alerts report and an `explain` of monthly NRR, run as their commands on each target.
 
 After the build, the incremental models run a second time on both engines, so
 that their incremental path (watermark look-ups, rebuild windows,
@@ -293,3 +294,63 @@ def test_mf_cli_by_segment_equals_duckdb(builds: dict[str, Path]) -> None:
                 None if expected_value == "" else Fraction(expected_value),
             )
     comparison.assert_ok(metrics)
+
+
+def run_module(project_dir: Path, target: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m ...` of the project's tooling on a build, on its profile target."""
+    module, *rest = args
+    return subprocess.run(
+        [venv_bin("python"), "-m", module, "--project-dir", str(project_dir), *rest],
+        cwd=REPO_ROOT,
+        env={**project_env(project_dir, target), "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def leaves(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaves(item, (*path, index))
+    else:
+        yield path, value
+
+
+def test_alerts_and_explain_equal_duckdb(builds: dict[str, Path], tmp_path: Path) -> None:
+    """`make alerts` and `make explain` on the postgres target give DuckDB's answers."""
+    outputs: dict[str, dict[str, Any]] = {}
+    for target, project_dir in builds.items():
+        report = tmp_path / f"alerts_{target}.json"
+        alerts = run_module(
+            project_dir, target, "saas_kpis.alerts", "--no-send", "--report", str(report)
+        )
+        assert alerts.returncode == 0, alerts.stdout + alerts.stderr
+        explained = run_module(
+            project_dir,
+            target,
+            "saas_kpis.drivers",
+            "explain",
+            "--metric",
+            "net_revenue_retention_monthly",
+            "--period",
+            "2026-05",
+            "--json",
+        )
+        assert explained.returncode == 0, explained.stderr
+        alerts_report = json.loads(report.read_text())
+        alerts_report.pop("generated_at")
+        outputs[target] = {"alerts": alerts_report, "explain": json.loads(explained.stdout)}
+    assert outputs["dev"]["alerts"]["firing"] > 0
+    expected, actual = dict(leaves(outputs["dev"])), dict(leaves(outputs["postgres"]))
+    assert actual.keys() == expected.keys()
+    comparison = Comparison()
+    for path, expected_value in expected.items():
+        if isinstance(expected_value, float):
+            comparison.check(path[0], path[1:], actual[path], expected_value)
+        else:
+            comparison.check_exact(path[0], path[1:], actual[path], expected_value)
+    comparison.assert_ok(["alerts", "explain"])
