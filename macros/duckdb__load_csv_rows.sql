@@ -13,32 +13,13 @@
         the file since the table was created (a warning of check_raw_data)
         is ignored until a full refresh.
         model: the seed node; agate_table: its rows, as dbt read them. -#}
-    {%- set column_override = model['config'].get('column_types', {}) -%}
-    {%- set contract = seed_contract_types(this.identifier) -%}
     {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
-    {%- set table_columns = adapter.get_columns_in_relation(this)
-        | map(attribute='name') | map('lower') | list -%}
-    {%- set typed_columns = [] -%}
-    {%- set targets = [] -%}
-    {%- set casts = [] -%}
-    {%- for column_name in agate_table.column_names
-        if column_name | lower in table_columns -%}
-        {%- set sql_type = column_override.get(
-            column_name, adapter.convert_type(
-                agate_table, agate_table.column_names.index(column_name)
-            )
-        ) -%}
-        {%- set quoted = adapter.quote(column_name) -%}
-        {%- do targets.append(quoted) -%}
-        {%- do casts.append('cast(' ~ quoted ~ ' as ' ~ sql_type ~ ')') -%}
-        {%- if sql_type | lower not in ['varchar', 'text', 'string'] -%}
-            {%- do typed_columns.append({
-                'name': column_name,
-                'sql_type': sql_type,
-                'contract_type': contract.get(column_name, sql_type),
-            }) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set columns = seed_load_columns(
+        model,
+        agate_table,
+        adapter.get_columns_in_relation(this)
+            | map(attribute='name') | map('lower') | list,
+    ) -%}
     {%- set load_sql -%}
         create or replace temporary table {{ text_table }} (
             {%- for column_name in agate_table.column_names %}
@@ -58,12 +39,14 @@
     {%- do raise_on_unreadable_value(
         text_table,
         'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
-        typed_columns,
+        columns | selectattr('is_typed') | list,
         line_number='rowid - ' ~ first_rowid ~ ' + 2',
     ) -%}
     {%- set insert_sql -%}
-        insert into {{ this.render() }} ({{ targets | join(', ') }})
-        select {{ casts | join(', ') }}
+        insert into {{ this.render() }} (
+            {{ columns | map(attribute='quoted') | join(', ') }}
+        )
+        select {{ columns | map(attribute='cast') | join(', ') }}
         from {{ text_table }}
         order by rowid
     {%- endset -%}

@@ -12,32 +12,13 @@
         is line 1). Only the columns of the seed table are loaded, as on
         DuckDB. model: the seed node; agate_table: its rows. -#}
     {%- do check_seed_columns(model, agate_table.column_names) -%}
-    {%- set column_override = model['config'].get('column_types', {}) -%}
-    {%- set contract = seed_contract_types(this.identifier) -%}
     {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
-    {%- set table_columns = adapter.get_columns_in_relation(this)
-        | map(attribute='name') | map('lower') | list -%}
-    {%- set typed_columns = [] -%}
-    {%- set targets = [] -%}
-    {%- set casts = [] -%}
-    {%- for column_name in agate_table.column_names
-        if column_name | lower in table_columns -%}
-        {%- set sql_type = column_override.get(
-            column_name, adapter.convert_type(
-                agate_table, agate_table.column_names.index(column_name)
-            )
-        ) -%}
-        {%- set quoted = adapter.quote(column_name) -%}
-        {%- do targets.append(quoted) -%}
-        {%- do casts.append('cast(' ~ quoted ~ ' as ' ~ sql_type ~ ')') -%}
-        {%- if sql_type | lower not in ['varchar', 'text'] -%}
-            {%- do typed_columns.append({
-                'name': column_name,
-                'sql_type': sql_type,
-                'contract_type': contract.get(column_name, sql_type),
-            }) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set columns = seed_load_columns(
+        model,
+        agate_table,
+        adapter.get_columns_in_relation(this)
+            | map(attribute='name') | map('lower') | list,
+    ) -%}
     {%- set create_sql -%}
         create temporary table {{ text_table }} (
             line_number integer
@@ -67,28 +48,18 @@
     {%- do raise_on_unreadable_value(
         text_table,
         'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
-        typed_columns,
+        columns | selectattr('is_typed') | list,
         line_number='line_number',
     ) -%}
     {%- set insert_sql -%}
-        insert into {{ this.render() }} ({{ targets | join(', ') }})
-        select {{ casts | join(', ') }}
+        insert into {{ this.render() }} (
+            {{ columns | map(attribute='quoted') | join(', ') }}
+        )
+        select {{ columns | map(attribute='cast') | join(', ') }}
         from {{ text_table }}
         order by line_number
     {%- endset -%}
     {%- do run_query(insert_sql) -%}
     {%- do run_query('drop table ' ~ text_table) -%}
     {{ return(insert_sql) }}
-{% endmacro %}
-
-{% macro seed_contract_types(identifier) %}
-    {#- The raw data contract's type of each column of the seed identifier,
-        by column name ({} for a seed outside the contract). -#}
-    {%- set types = {} -%}
-    {%- for table in raw_contract() if table.identifier == identifier -%}
-        {%- for column in table.columns -%}
-            {%- do types.update({column.name: column.data_type}) -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {{ return(types) }}
 {% endmacro %}

@@ -19,21 +19,7 @@
     {%- if not master.startswith('local') -%}
         {{ return(dbt.spark__load_csv_rows(model, agate_table)) }}
     {%- endif -%}
-    {%- set column_override = model['config'].get('column_types', {}) -%}
-    {%- set contract = seed_contract_types(this.identifier) -%}
-    {%- set typed_columns = [] -%}
-    {%- for column_name in agate_table.column_names -%}
-        {%- set sql_type = column_override.get(
-            column_name, adapter.convert_type(agate_table, loop.index0)
-        ) -%}
-        {%- if sql_type | lower not in ['string', 'varchar', 'text'] -%}
-            {%- do typed_columns.append({
-                'name': column_name,
-                'sql_type': sql_type,
-                'contract_type': contract.get(column_name, sql_type),
-            }) -%}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- set columns = seed_load_columns(model, agate_table) -%}
     {%- set csv_path = model.root_path ~ '/' ~ model.original_file_path -%}
     {%- set csv_view = this.identifier ~ '__csv' -%}
     {%- set read_sql -%}
@@ -49,13 +35,7 @@
     {%- endset -%}
     {%- set insert_sql -%}
         insert into {{ this.render() }}
-        select
-        {%- for column_name in agate_table.column_names %}
-            {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) %}
-            cast({{ adapter.quote(column_name) }} as
-                {{ column_override.get(column_name, inferred_type) }})
-            {%- if not loop.last %},{% endif %}
-        {%- endfor %}
+        select {{ columns | map(attribute='cast') | join(', ') }}
         from {{ csv_view }}
     {%- endset -%}
     {%- do run_query(read_sql) -%}
@@ -63,7 +43,7 @@
         '(select *, row_number() over (order by monotonically_increasing_id())'
             ~ ' + 1 as line_number from ' ~ csv_view ~ ') as numbered',
         'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
-        typed_columns,
+        columns | selectattr('is_typed') | list,
         line_number='line_number',
     ) -%}
     {%- do run_query(insert_sql) -%}

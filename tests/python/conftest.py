@@ -12,6 +12,7 @@ import pytest
 
 from saas_kpis.generate.csv_writer import write_seeds
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt
+from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,13 @@ class Build:
     project_dir: Path
     seeds_dir: Path
     as_of: dt.date
+
+    def open_layer(self) -> SemanticLayer:
+        """The build's semantic layer on its warehouse, read-only; the caller closes it (while
+        it is open, DuckDB's lock keeps `mf` and dbt, which open the file to write, out)."""
+        return SemanticLayer.open_duckdb(
+            self.project_dir / DUCKDB_FILE, self.project_dir / "target" / MANIFEST_FILE
+        )
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.project_dir / DUCKDB_FILE), read_only=True) as connection:

@@ -27,7 +27,7 @@ from saas_kpis.drivers.decompose import Decomposition
 from saas_kpis.drivers.explain import FORMULAS, NULL_SEGMENT, SEGMENTS, Explanation, explain, shift
 from saas_kpis.drivers.render import as_dict, text
 from saas_kpis.drivers.tree import TREE_FILE
-from saas_kpis.project import DUCKDB_FILE, REPO_ROOT
+from saas_kpis.project import REPO_ROOT
 from saas_kpis.semantic import MANIFEST_FILE, QueryRequest, SemanticLayer
 
 RELATIVE = 1e-9
@@ -47,9 +47,7 @@ WEEKLY_METRICS = ("weekly_revenue", "api_error_rate")
 
 @pytest.fixture(scope="module")
 def layer(build: Build) -> Iterator[SemanticLayer]:
-    opened = SemanticLayer.open_duckdb(
-        build.project_dir / DUCKDB_FILE, build.project_dir / "target" / MANIFEST_FILE
-    )
+    opened = build.open_layer()
     yield opened
     opened.close()
 

@@ -31,8 +31,7 @@ from reference_early_warnings import (
 )
 from reference_revenue import SEGMENTS, Segment
 
-from saas_kpis.project import DUCKDB_FILE
-from saas_kpis.semantic import QueryRequest, SemanticLayer
+from saas_kpis.semantic import QueryRequest
 
 METRICS = {
     "at_risk_accounts": "is_at_risk",
@@ -97,9 +96,7 @@ def test_early_warning_metrics_from_semantic_layer(build: Build) -> None:
     cold `mf query` per query costs seconds; test_semantic_layer.py checks that the layer
     answers as `mf query` does)."""
     reference = reference_for(build)
-    layer = SemanticLayer.open_duckdb(
-        build.project_dir / DUCKDB_FILE, build.project_dir / "target" / "semantic_manifest.json"
-    )
+    layer = build.open_layer()
     comparison = Comparison()
     try:
         for grain, segment in QUERIES:

@@ -29,7 +29,6 @@ import duckdb
 import pytest
 from conftest import Build
 
-from saas_kpis.project import DUCKDB_FILE
 from saas_kpis.semantic import MANIFEST_FILE, QueryRequest, SemanticLayer
 
 SEGMENTS = (
@@ -46,8 +45,7 @@ Key = tuple[Any, ...]
 
 @pytest.fixture(scope="module")
 def layer(edges_build: Build) -> Iterator[SemanticLayer]:
-    manifest = edges_build.project_dir / "target" / MANIFEST_FILE
-    opened = SemanticLayer.open_duckdb(edges_build.project_dir / DUCKDB_FILE, manifest)
+    opened = edges_build.open_layer()
     yield opened
     opened.close()
 

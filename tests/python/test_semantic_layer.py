@@ -18,7 +18,7 @@ from comparison import Comparison, parse_number
 from conftest import Build
 from mf_cli import mf_query
 
-from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, project_env
+from saas_kpis.project import REPO_ROOT, project_env
 from saas_kpis.semantic import MANIFEST_FILE, QueryRequest, SemanticLayer
 
 SEGMENT = "account_month__plan_tier"
@@ -33,16 +33,10 @@ REQUESTS = [
 ]
 
 
-def open_layer(build: Build) -> SemanticLayer:
-    return SemanticLayer.open_duckdb(
-        build.project_dir / DUCKDB_FILE, build.project_dir / "target" / MANIFEST_FILE
-    )
-
-
 @pytest.fixture
 def layer(build: Build) -> Iterator[SemanticLayer]:
     # DuckDB's read-only lock keeps `mf` (which opens the file to write) out while this is open.
-    opened = open_layer(build)
+    opened = build.open_layer()
     yield opened
     opened.close()
 
@@ -63,7 +57,7 @@ def test_query_equals_mf_query(build: Build, request_: QueryRequest) -> None:
         list(request_.group_by),
         where=request_.where[0] if request_.where else None,
     )
-    layer = open_layer(build)
+    layer = build.open_layer()
     try:
         table = layer.query(request_)
     finally:

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pytest
 from comparison import Comparison
-from dbt.cli.main import dbtRunner
+from dbt.cli.main import dbtRunner, dbtRunnerResult
 from pyspark.sql import SparkSession
 from seed_files import UNREADABLE, Unreadable, corrupted, set_in_row
 
@@ -57,9 +57,9 @@ class Builds:
     spark_dir: Path
 
 
-def run_dbt_in_process(project_dir: Path, *args: str) -> None:
-    """Run dbt on the Spark target in this process; fail with the failed nodes."""
-    result = dbtRunner().invoke(
+def invoke_dbt(project_dir: Path, *args: str) -> dbtRunnerResult:
+    """dbt on the Spark target, in this process."""
+    return dbtRunner().invoke(
         [
             *args,
             "--project-dir",
@@ -70,6 +70,11 @@ def run_dbt_in_process(project_dir: Path, *args: str) -> None:
             "spark",
         ]
     )
+
+
+def run_dbt_in_process(project_dir: Path, *args: str) -> None:
+    """Run dbt on the Spark target in this process; fail with the failed nodes."""
+    result = invoke_dbt(project_dir, *args)
     if result.success:
         return
     failed = [
@@ -250,19 +255,7 @@ def test_unreadable_seed_value_names_file_line_column_value_and_type(
 ) -> None:
     project_dir = builds.spark_dir
     with corrupted(project_dir, case.seed, set_in_row(case.row, case.column, case.value)):
-        result = dbtRunner().invoke(
-            [
-                "seed",
-                "--select",
-                case.seed,
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir / "profiles"),
-                "--target",
-                "spark",
-            ]
-        )
+        result = invoke_dbt(project_dir, "seed", "--select", case.seed)
     assert not result.success
     messages = [str(node.message) for node in getattr(result.result, "results", [])]
     messages.append(str(result.exception or ""))
