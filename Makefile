@@ -6,7 +6,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data alerts explain
+	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ pytest: $(BIN)/.installed
 ## build the project and check that every mart and metric equals DuckDB's
 postgres-parity: $(BIN)/.installed
 	$(BIN)/python tests/postgres/throwaway_server.py
+
+## bad-input: each data-quality rule, unreadable value and schema drift on corrupted copies of
+##   the seeds (one build per case, about 11 minutes, so outside `make test`; CI runs it)
+bad-input: $(BIN)/.installed
+	$(BIN)/pytest tests/bad_input
 
 ## faults: builds killed part-way and rerun, the server killed under its clients, PostgreSQL
 ##   restarted under a build (on a throwaway PostgreSQL server, apt-installed if missing)
