@@ -68,7 +68,7 @@ postgres-parity: $(BIN)/.installed
 	$(BIN)/python tests/postgres/throwaway_server.py
 
 ## bad-input: each data-quality rule, unreadable value and schema drift on corrupted copies of
-##   the seeds (one build per case, about 11 minutes, so outside `make test`; CI runs it)
+##   the seeds (one build per case, about 5 minutes, so outside `make test`; CI runs it)
 bad-input: $(BIN)/.installed
 	$(BIN)/pytest tests/bad_input
 
