@@ -14,12 +14,7 @@
         is ignored until a full refresh.
         model: the seed node; agate_table: its rows, as dbt read them. -#}
     {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
-    {%- set columns = seed_load_columns(
-        model,
-        agate_table,
-        adapter.get_columns_in_relation(this)
-            | map(attribute='name') | map('lower') | list,
-    ) -%}
+    {%- set columns = seed_load_columns(model, agate_table, this) -%}
     {%- set load_sql -%}
         create or replace temporary table {{ text_table }} (
             {%- for column_name in agate_table.column_names %}
@@ -35,22 +30,10 @@
         )
     {%- endset -%}
     {%- do run_query(load_sql) -%}
-    {%- set first_rowid = '(select min(rowid) from ' ~ text_table ~ ')' -%}
-    {%- do raise_on_unreadable_value(
+    {{ return(insert_checked_seed_rows(
+        model,
         text_table,
-        'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
-        columns | selectattr('is_typed') | list,
-        line_number='rowid - ' ~ first_rowid ~ ' + 2',
-    ) -%}
-    {%- set insert_sql -%}
-        insert into {{ this.render() }} (
-            {{ columns | map(attribute='quoted') | join(', ') }}
-        )
-        select {{ columns | map(attribute='cast') | join(', ') }}
-        from {{ text_table }}
-        order by rowid
-    {%- endset -%}
-    {%- do run_query(insert_sql) -%}
-    {%- do run_query('drop table ' ~ text_table) -%}
-    {{ return(insert_sql) }}
+        columns,
+        'rowid - (select min(rowid) from ' ~ text_table ~ ') + 2',
+    )) }}
 {% endmacro %}

@@ -13,12 +13,7 @@
         DuckDB. model: the seed node; agate_table: its rows. -#}
     {%- do check_seed_columns(model, agate_table.column_names) -%}
     {%- set text_table = adapter.quote(this.identifier ~ '__csv_text') -%}
-    {%- set columns = seed_load_columns(
-        model,
-        agate_table,
-        adapter.get_columns_in_relation(this)
-            | map(attribute='name') | map('lower') | list,
-    ) -%}
+    {%- set columns = seed_load_columns(model, agate_table, this) -%}
     {%- set create_sql -%}
         create temporary table {{ text_table }} (
             line_number integer
@@ -45,21 +40,7 @@
         {%- endset -%}
         {%- do adapter.add_query(sql, bindings=bindings, abridge_sql_log=True) -%}
     {%- endfor -%}
-    {%- do raise_on_unreadable_value(
-        text_table,
-        'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
-        columns | selectattr('is_typed') | list,
-        line_number='line_number',
-    ) -%}
-    {%- set insert_sql -%}
-        insert into {{ this.render() }} (
-            {{ columns | map(attribute='quoted') | join(', ') }}
-        )
-        select {{ columns | map(attribute='cast') | join(', ') }}
-        from {{ text_table }}
-        order by line_number
-    {%- endset -%}
-    {%- do run_query(insert_sql) -%}
-    {%- do run_query('drop table ' ~ text_table) -%}
-    {{ return(insert_sql) }}
+    {{ return(insert_checked_seed_rows(
+        model, text_table, columns, 'line_number'
+    )) }}
 {% endmacro %}

@@ -1,4 +1,4 @@
-{% macro seed_load_columns(model, agate_table, table_columns=none) %}
+{% macro seed_load_columns(model, agate_table, relation=none) %}
     {#- The columns a seed loader loads, in file order, each as {name,
         quoted, sql_type (its column_types entry, else the type dbt
         inferred), cast (from text to sql_type), is_typed (not text),
@@ -9,6 +9,11 @@
         model: the seed node; agate_table: its rows. -#}
     {%- set column_override = model['config'].get('column_types', {}) -%}
     {%- set contract = seed_contract_types(model.alias or model.name) -%}
+    {%- set table_columns = none -%}
+    {%- if relation is not none -%}
+        {%- set table_columns = adapter.get_columns_in_relation(relation)
+            | map(attribute='name') | map('lower') | list -%}
+    {%- endif -%}
     {%- set columns = [] -%}
     {%- for column_name in agate_table.column_names
         if table_columns is none or column_name | lower in table_columns -%}
@@ -28,6 +33,32 @@
         }) -%}
     {%- endfor -%}
     {{ return(columns) }}
+{% endmacro %}
+
+{% macro insert_checked_seed_rows(model, text_table, columns, line_number) %}
+    {#- The end of a seed load from text_table (the file's rows as text):
+        fails on the first unreadable value of a typed column
+        (raise_on_unreadable_value), else casts the rows into the seed table
+        in file order and drops text_table. columns: seed_load_columns;
+        line_number: SQL expression of a row's line in the file. Returns
+        the insert statement. -#}
+    {%- do raise_on_unreadable_value(
+        text_table,
+        'raw table ' ~ this.identifier ~ ' (' ~ model.original_file_path ~ ')',
+        columns | selectattr('is_typed') | list,
+        line_number=line_number,
+    ) -%}
+    {%- set insert_sql -%}
+        insert into {{ this.render() }} (
+            {{ columns | map(attribute='quoted') | join(', ') }}
+        )
+        select {{ columns | map(attribute='cast') | join(', ') }}
+        from {{ text_table }}
+        order by {{ line_number }}
+    {%- endset -%}
+    {%- do run_query(insert_sql) -%}
+    {%- do run_query('drop table ' ~ text_table) -%}
+    {{ return(insert_sql) }}
 {% endmacro %}
 
 {% macro seed_contract_types(identifier) %}

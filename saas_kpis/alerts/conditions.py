@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from saas_kpis.alerts.rules import Condition
@@ -116,7 +116,7 @@ def _change(current: float | None, base: float | None, kind: str) -> float | Non
     return current - base
 
 
-def _anomaly(condition: Condition, value) -> Outcome:
+def _anomaly(condition: Condition, value: Callable[[int], float | None]) -> Outcome:
     current = value(0)
     if current is None:
         return Outcome(NO_DATA, None, "no value for the latest complete period")

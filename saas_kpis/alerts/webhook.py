@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -103,7 +102,7 @@ def post(url: str, message: dict[str, Any], delivery: Delivery) -> None:
             failures.append(f"no answer within {delivery.timeout_seconds:g} s")
         except (urllib.error.URLError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
-            if isinstance(reason, TimeoutError | socket.timeout):
+            if isinstance(reason, TimeoutError):
                 failures.append(f"no answer within {delivery.timeout_seconds:g} s")
             else:
                 failures.append(str(reason))
