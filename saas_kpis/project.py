@@ -6,12 +6,15 @@ of the project so that they never touch the developer's warehouse.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PATHS = (
@@ -26,6 +29,12 @@ PROJECT_PATHS = (
     "drivers",
 )
 DUCKDB_FILE = "saas_kpis.duckdb"
+
+
+def project_as_of(project_dir: Path = REPO_ROOT) -> dt.date:
+    """The default `as_of_date` of dbt_project.yml (what `make build` builds)."""
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    return dt.date.fromisoformat(str(project["vars"]["as_of_date"]))
 
 
 def venv_bin(command: str) -> str:

@@ -12,21 +12,13 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
-
 from saas_kpis.alerts import report
 from saas_kpis.alerts.rules import RuleError, load_rules
 from saas_kpis.alerts.runner import BAD_RULES, run
 from saas_kpis.alerts.state import StateError
 from saas_kpis.alerts.webhook import Delivery, url_variable
-from saas_kpis.project import REPO_ROOT
+from saas_kpis.project import REPO_ROOT, project_as_of
 from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
-
-
-def project_as_of(project_dir: Path) -> dt.date:
-    """The default `as_of_date` of dbt_project.yml (what `make build` builds)."""
-    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-    return dt.date.fromisoformat(str(project["vars"]["as_of_date"]))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
