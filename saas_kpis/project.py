@@ -27,6 +27,7 @@ PROJECT_PATHS = (
     "tests/dbt",
     "alerts",
     "drivers",
+    "dashboards",
 )
 DUCKDB_FILE = "saas_kpis.duckdb"
 

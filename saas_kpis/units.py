@@ -15,7 +15,7 @@ def show(value: float | None, unit: str | None) -> str:
     if unit == "usd":
         return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
     if unit == "ratio":
-        return f"{100 * value:.1f} %"
+        return f"{_percent(value)} %"
     if float(value).is_integer() and abs(value) >= 10:
         return f"{value:,.0f}"
     return f"{value:,.2f}"
@@ -27,5 +27,15 @@ def show_change(change: float | None, unit: str | None) -> str:
         return MISSING
     sign = "+" if change >= 0 else "-"
     if unit == "ratio":
-        return f"{sign}{100 * abs(change):.1f} pp"
+        return f"{sign}{_percent(abs(change))} pp"
     return sign + show(abs(change), unit)
+
+
+def _percent(ratio: float) -> str:
+    """One decimal, or up to three where one would round a value that is not 100 % to 100.0 %
+    (an uptime of 99.95 % against a 99.9 % threshold)."""
+    for decimals in (1, 2, 3):
+        text = f"{100 * ratio:.{decimals}f}"
+        if float(text) != 100 or ratio == 1:
+            return text
+    return text
