@@ -285,8 +285,6 @@ def assemble(
     if not metrics:
         notes.append(f"No metric has review_cadence {cadence} in its meta.")
     rule_count = sum(rule.grain == grain for rule in rules)
-    if not rule_count:
-        notes.append(f"No alert rule is at {grain} grain, so no alert is listed.")
     return Pack(
         cadence=cadence,
         grain=grain,

@@ -204,9 +204,13 @@ def _resolved_row(item: Resolved) -> tuple[str, ...]:
 
 def alerts(pack: Pack) -> list[Section]:
     intro = (
-        f"The {pack.rules} alert rules at {pack.grain} grain, evaluated at {pack.period_label} "
-        f"and at {pack.previous_label}: fired means firing at {pack.period_label}; resolved "
-        f"means firing at {pack.previous_label} and not at {pack.period_label}."
+        f"No alert rule is at {pack.grain} grain."
+        if not pack.rules
+        else (
+            f"The {pack.rules} alert rules at {pack.grain} grain, evaluated at {pack.period_label} "
+            f"and at {pack.previous_label}: fired means firing at {pack.period_label}; resolved "
+            f"means firing at {pack.previous_label} and not at {pack.period_label}."
+        )
     )
     fired: Block = (
         Table(ALERT_HEADERS, tuple(_alert_row(e) for e in pack.fired))
