@@ -6,7 +6,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input
+	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input review
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ serve: $(BIN)/.installed
 ##   exits 1 when a critical alert fires (ALERTS_ARGS: more options, see README)
 alerts: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.alerts $(ALERTS_ARGS)
+
+CADENCE ?= monthly
+
+## review: the review pack of a meeting, CADENCE=weekly|monthly|quarterly (default monthly):
+##   its metrics' latest values and movement, fired and resolved alerts, the primary metric's
+##   drivers, the owners who must act -> target/reviews/<cadence>-<period>.md and .html
+review: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.reviews --cadence $(CADENCE)
 
 summary: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.summary
