@@ -2,11 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CHROMIUM := /usr/bin/chromium
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input review
+	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input review dashboards
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +44,11 @@ alerts: $(BIN)/.installed
 
 CADENCE ?= monthly
 
+## dashboards: render the dashboards of dashboards/ on the built warehouse to
+##   target/dashboards/ (self-contained HTML, open index.html offline; see README)
+dashboards: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.dashboards
+
 ## review: the review pack of a meeting, CADENCE=weekly|monthly|quarterly (default monthly):
 ##   its metrics' latest values and movement, fired and resolved alerts, the primary metric's
 ##   drivers, the owners who must act -> target/reviews/<cadence>-<period>.md and .html
@@ -66,9 +72,17 @@ lint: $(BIN)/.installed
 validate: $(BIN)/.installed
 	$(BIN)/mf validate-configs
 	$(BIN)/python -m saas_kpis.alerts --check
+	$(BIN)/python -m saas_kpis.dashboards --check
 
-pytest: $(BIN)/.installed
+pytest: $(BIN)/.installed $(CHROMIUM)
 	$(BIN)/pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download needs the
+# internet); installed here when missing, as the parity run installs PostgreSQL.
+$(CHROMIUM):
+	@test "$$(id -u)" = 0 || { echo "Chromium is missing: apt-get install chromium (as root)"; exit 1; }
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 
 ## postgres-parity: on a throwaway PostgreSQL server (apt-installed if missing),
 ## build the project and check that every mart and metric equals DuckDB's

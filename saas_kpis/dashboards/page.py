@@ -66,7 +66,7 @@ function el(tag, attrs, text) {
   return node;
 }
 function fill(tile, view, note) {
-  const value = tile.querySelector('.value');
+  const value = tile.querySelector('.headline .value');
   if (value) {
     value.textContent = view.display;
     value.dataset.value = view.value === null ? '' : String(view.value);

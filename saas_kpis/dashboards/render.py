@@ -12,9 +12,9 @@ from plotly.offline import get_plotlyjs
 
 from saas_kpis.alerts.evaluation import Evaluation, evaluate
 from saas_kpis.alerts.rules import load_rules
-from saas_kpis.dashboards.definitions import Dashboard, load_dashboards
+from saas_kpis.dashboards.definitions import load_dashboards
 from saas_kpis.dashboards.page import PLOTLY_JS, dashboard_html, index_html
-from saas_kpis.dashboards.views import Context, tile_views
+from saas_kpis.dashboards.views import Context, dashboard_views
 from saas_kpis.drivers.tree import TREE_PATH, load_tree
 from saas_kpis.project import REPO_ROOT, project_as_of
 from saas_kpis.readings import warehouse_as_of
@@ -77,7 +77,8 @@ def render(
     try:
         (staging / PLOTLY_JS).write_text(get_plotlyjs(), encoding="utf-8")
         for dashboard in dashboards:
-            page = dashboard_html(dashboard, _views(context, dashboard), metas, as_of, generated)
+            views = dashboard_views(context, dashboard)
+            page = dashboard_html(dashboard, views, metas, as_of, generated)
             (staging / f"{dashboard.name}.html").write_text(page, encoding="utf-8")
         (staging / "index.html").write_text(
             index_html(dashboards, as_of, generated), encoding="utf-8"
@@ -87,10 +88,6 @@ def render(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [out_dir / f"{dashboard.name}.html" for dashboard in dashboards]
-
-
-def _views(context: Context, dashboard: Dashboard) -> dict:
-    return {tile.id: tile_views(context, dashboard, tile) for tile in dashboard.tiles}
 
 
 def _alerts(layer: SemanticLayer, rules_dir: Path, as_of: dt.date) -> list[Evaluation]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from saas_kpis.alerts.evaluation import Evaluation
@@ -112,17 +112,41 @@ class Context:
         ]
 
 
-def tile_views(context: Context, dashboard: Dashboard, tile: Tile) -> dict[str, View]:
-    """The tile's view for `all` and for every value of every filter of the dashboard."""
+def dashboard_views(context: Context, dashboard: Dashboard) -> dict[str, dict[str, View]]:
+    """Every tile's views. A tile filtered by a dimension gets a view for each value that any
+    tile has: "no data" where its metric has no row in that segment (not the company's value)."""
+    views: dict[str, dict[str, View]] = {}
+    filtered: dict[str, list[str]] = {}
+    for tile in dashboard.tiles:
+        views[tile.id], filtered[tile.id] = tile_views(context, dashboard, tile)
+    keys = {key for per_tile in views.values() for key in per_tile if key != ALL}
+    for tile in dashboard.tiles:
+        for key in keys:
+            dimension = key.partition("=")[0]
+            if dimension in filtered[tile.id] and key not in views[tile.id]:
+                views[tile.id][key] = View(display=show(None, None), note="no data in this segment")
+    return views
+
+
+def tile_views(
+    context: Context, dashboard: Dashboard, tile: Tile
+) -> tuple[dict[str, View], list[str]]:
+    """The tile's view for `all` and for every value of the dashboard's filters it can be
+    filtered by, and those filter dimensions."""
     build = BUILDERS[tile.chart]
     views = {ALL: _safe(lambda: build(context, tile, None))[None]}
+    dimensions = []
     for dimension in dashboard.filters:
-        if not context.segmentable(tile.metrics, dimension) or tile.chart in UNSEGMENTED:
+        if tile.chart in UNSEGMENTED:
             continue
+        needs = any if tile.chart == "status" else all
+        if not needs(context.segmentable((metric,), dimension) for metric in tile.metrics):
+            continue
+        dimensions.append(dimension)
         for value, view in _safe(lambda d=dimension: build(context, tile, d)).items():
             if value is not None:
                 views[variant(dimension, value)] = view
-    return views
+    return views, dimensions
 
 
 def _safe(compute: Callable[[], dict[str | None, View]]) -> dict[str | None, View]:
@@ -245,34 +269,37 @@ def cohorts(context: Context, tile: Tile, by: str | None) -> dict[str | None, Vi
 
 
 def status(context: Context, tile: Tile, by: str | None) -> dict[str | None, View]:
-    per_segment: dict[str | None, list[Badge]] = {}
-    for metric in tile.metrics:
-        threshold = context.thresholds[metric]
-        for segment, readings in read(
-            context.layer, (metric,), tile.grain, context.as_of, by=by, where=tile.where
-        ).items():
-            reading = readings[metric]
-            firing = context.firing(metric, by, segment)
-            per_segment.setdefault(segment, []).append(
-                _badge(context, metric, reading, threshold, firing)
-            )
+    """A badge per metric in every segment; a metric without the segment dimension (uptime)
+    shows its company-wide value in each, and says so."""
     latest = latest_complete(context.as_of, tile.grain)
-    return {
-        segment: View(period=label(latest, tile.grain), badges=tuple(badges))
-        for segment, badges in per_segment.items()
-    }
+    found: dict[str, tuple[str | None, dict[str | None, dict[str, Reading]]]] = {}
+    for metric in tile.metrics:
+        own = by if by is not None and context.segmentable((metric,), by) else None
+        found[metric] = (
+            own,
+            read(context.layer, (metric,), tile.grain, context.as_of, by=own, where=tile.where),
+        )
+    segments = {s for own, per in found.values() if own for s in per} if by else {None}
+    views = {}
+    for segment in segments:
+        badges = []
+        for metric in tile.metrics:
+            own, per = found[metric]
+            key = segment if own else None
+            reading = per.get(key, {}).get(metric) or Reading(metric, tile.grain, latest)
+            badge = _badge(context, metric, reading, context.firing(metric, own, key))
+            if by is not None and own is None:
+                badge = replace(badge, why=f"{badge.why}; not filtered: company-wide")
+            badges.append(badge)
+        views[segment] = View(period=label(latest, tile.grain), badges=tuple(badges))
+    return views
 
 
-def _badge(
-    context: Context,
-    metric: str,
-    reading: Reading,
-    threshold: Threshold | None,
-    firing: list[Evaluation],
-) -> Badge:
+def _badge(context: Context, metric: str, reading: Reading, firing: list[Evaluation]) -> Badge:
     """Red when the value misses its threshold; amber when it meets it but an alert on the metric
     fires (a segment, a trend or an anomaly); green otherwise; no data without a value."""
     value = reading.value
+    threshold = context.thresholds[metric]
     alerts = ", ".join(sorted(evaluation.key for evaluation in firing))
     if value is None:
         state, why = NO_DATA, "no value in the latest complete period"

@@ -17,6 +17,7 @@ from saas_kpis.drivers.decompose import Decomposition
 from saas_kpis.drivers.explain import Explanation
 from saas_kpis.readings import Threshold
 from saas_kpis.reviews.pack import TIERS, MetricLine, OwnerActions, Pack, Resolved
+from saas_kpis.units import show, show_change
 
 # The largest components of each decomposition the pack shows; the full table is one click away.
 TOP_COMPONENTS = 4
@@ -51,37 +52,6 @@ class Section:
 # ------------------------------------------------------------------------------ numbers
 
 
-def plain(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:,.2f}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
-
-
-def value_text(value: float | None, unit: str) -> str:
-    """A value in its meta unit: USD as money, a ratio as a percentage, others plain."""
-    if value is None:
-        return "n/a"
-    if unit == "usd":
-        return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
-    if unit == "ratio":
-        return f"{value * 100:.2f} %"
-    return plain(value)
-
-
-def change_text(change: float | None, unit: str) -> str:
-    """A change with its sign; a ratio's change in percentage points."""
-    if change is None:
-        return "n/a"
-    sign = "+" if change >= 0 else "-"
-    if unit == "ratio":
-        return f"{sign}{abs(change) * 100:.2f} pp"
-    return sign + value_text(abs(change), unit)
-
-
 def relative_text(relative: float | None) -> str:
     return "" if relative is None else f"{relative * 100:+.1f} %"
 
@@ -90,7 +60,7 @@ def threshold_text(threshold: Threshold | None, unit: str) -> str:
     if threshold is None:
         return ""
     operator = OPERATORS.get(threshold.operator, threshold.operator)
-    return f"healthy {operator} {value_text(threshold.value, unit)}"
+    return f"healthy {operator} {show(threshold.value, unit, exact=True)}"
 
 
 def status_text(line: MetricLine) -> str:
@@ -120,14 +90,15 @@ def _alert_item(evaluation: Evaluation) -> str:
     segment = f"[{evaluation.segment}]" if evaluation.segment else ""
     return (
         f"alert {evaluation.rule.name}{segment} ({evaluation.rule.severity}): "
-        f"{plain(evaluation.outcome.observed)}, fires when {evaluation.condition}; "
+        f"{show(evaluation.outcome.observed, None, exact=True)}, "
+        f"fires when {evaluation.condition}; "
         f"{evaluation.rule.channel}"
     )
 
 
 def _missed_item(line: MetricLine) -> str:
     return (
-        f"{line.label} ({line.name}) is {value_text(line.value, line.unit)} in "
+        f"{line.label} ({line.name}) is {show(line.value, line.unit, exact=True)} in "
         f"{line.period_label}: not {threshold_text(line.threshold, line.unit)}"
     )
 
@@ -156,9 +127,9 @@ def metric_table(lines: Sequence[MetricLine], pack: Pack) -> Table:
         (
             f"{line.label} ({line.name})",
             line.owner,
-            value_text(line.value, line.unit),
-            value_text(line.previous, line.unit),
-            change_text(line.change, line.unit),
+            show(line.value, line.unit, exact=True),
+            show(line.previous, line.unit, exact=True),
+            show_change(line.change, line.unit, exact=True),
             relative_text(line.relative_change),
             threshold_text(line.threshold, line.unit),
             status_text(line),
@@ -190,7 +161,7 @@ def _alert_row(evaluation: Evaluation) -> tuple[str, ...]:
         evaluation.rule.name,
         evaluation.segment or "all",
         evaluation.rule.severity,
-        plain(evaluation.outcome.observed),
+        show(evaluation.outcome.observed, None, exact=True),
         evaluation.condition,
         evaluation.rule.owner,
         evaluation.rule.channel,
@@ -198,7 +169,7 @@ def _alert_row(evaluation: Evaluation) -> tuple[str, ...]:
 
 
 def _resolved_row(item: Resolved) -> tuple[str, ...]:
-    now = plain(item.now.outcome.observed) if item.now is not None else "n/a"
+    now = show(item.now.outcome.observed, None, exact=True) if item.now is not None else "n/a"
     return (*_alert_row(item.before), now, item.state_now)
 
 
@@ -241,10 +212,11 @@ def alerts(pack: Pack) -> list[Section]:
 def _decomposition_table(d: Decomposition, unit: str) -> tuple[str, Table]:
     heading = f"By {d.dimension}: {d.method}" if d.dimension else f"Formula ({d.method})"
     ranked = sorted(d.components, key=lambda c: abs(c.contribution), reverse=True)
-    rows = [(c.label, change_text(c.contribution, unit)) for c in ranked[:TOP_COMPONENTS]]
+    top = ranked[:TOP_COMPONENTS]
+    rows = [(c.label, show_change(c.contribution, unit, exact=True)) for c in top]
     if len(ranked) > TOP_COMPONENTS:
         rest = sum(c.contribution for c in ranked[TOP_COMPONENTS:])
-        rows.append((f"{len(ranked) - TOP_COMPONENTS} more", change_text(rest, unit)))
+        rows.append((f"{len(ranked) - TOP_COMPONENTS} more", show_change(rest, unit, exact=True)))
     return heading, Table(("component", "contribution"), tuple(rows))
 
 
@@ -255,8 +227,8 @@ def drivers(pack: Pack) -> Section:
     unit = str(e.meta.get("unit", ""))
     base, current = drivers_render.label(e.base, e.grain), drivers_render.label(e.period, e.grain)
     blocks: list[Block] = [
-        f"{e.label} ({e.metric}), {base} to {current}: {value_text(e.value_base, unit)} to "
-        f"{value_text(e.value_current, unit)} ({change_text(e.change, unit)}).",
+        f"{e.label} ({e.metric}), {base} to {current}: {show(e.value_base, unit, exact=True)} to "
+        f"{show(e.value_current, unit, exact=True)} ({show_change(e.change, unit, exact=True)}).",
         *(f"Driver tree: {path}" for path in e.tree_paths),
     ]
     for decomposition in e.decompositions:

@@ -11,7 +11,9 @@ import argparse
 import logging
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -52,8 +54,10 @@ def tokens_from_environment() -> list[str]:
 def serve_command() -> int:
     import uvicorn
 
+    from saas_kpis.dashboards.render import Sources
     from saas_kpis.server.adapter import ServedLayer
     from saas_kpis.server.auth import TokenCheck
+    from saas_kpis.server.dashboards import DashboardPages
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
     from saas_kpis.server.snapshots import SnapshotStore
@@ -81,6 +85,8 @@ def serve_command() -> int:
             file=sys.stderr,
         )
     served = ServedLayer(store)
+    pages = DashboardPages(store, Path(tempfile.mkdtemp(prefix="saas-kpis-dashboards-")), Sources())
+    pages.start()
     flight_server = SemanticLayerFlightServer(
         f"grpc://{host}:{flight_port}", served, tokens, environment_id
     )
@@ -88,16 +94,19 @@ def serve_command() -> int:
     flight_thread.start()
     print(
         f"GraphQL: http://{host}:{graphql_port}/api/graphql  Flight SQL: grpc://{host}:{flight_port}"
+        f"\nDashboards: http://{host}:{graphql_port}/dashboards/ (user: any, password: a token)"
     )
     try:
         uvicorn.run(
-            create_app(served, tokens, environment_id),
+            create_app(served, tokens, environment_id, pages),
             host=host,
             port=graphql_port,
             log_level="warning",
         )
     finally:
         flight_server.shutdown()
+        pages.stop()
+        shutil.rmtree(pages.root, ignore_errors=True)
         store.stop()
     return 0
 

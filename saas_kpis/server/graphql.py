@@ -35,6 +35,7 @@ from saas_kpis.semantic import (
     SavedQuery,
     SemanticLayer,
 )
+from saas_kpis.server import dashboards
 from saas_kpis.server.adapter import ServedLayer, public_message
 from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
 from saas_kpis.server.statements import (
@@ -374,7 +375,8 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
 
 
 class BearerAuth:
-    """ASGI middleware: every HTTP request passes the token check, or gets 401."""
+    """ASGI middleware: every HTTP request passes the token check, or gets 401. The dashboards
+    also take the token as the password of HTTP basic authentication, which a browser asks for."""
 
     def __init__(self, app: Any, tokens: TokenCheck) -> None:
         self.app = app
@@ -383,21 +385,32 @@ class BearerAuth:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
-            if not self.tokens.authorized(values):
+            pages = scope.get("path", "").startswith(dashboards.PREFIX)
+            if not self.tokens.authorized(values, basic=pages):
+                challenge = 'Basic realm="saas-kpis dashboards"' if pages else "Bearer"
                 response = JSONResponse(
                     {"data": None, "errors": [{"message": UNAUTHORIZED}]},
                     status_code=401,
-                    headers={"www-authenticate": "Bearer"},
+                    headers={"www-authenticate": challenge},
                 )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def create_app(served: ServedLayer, tokens: TokenCheck, environment_id: int) -> Any:
-    """The HTTP application: GraphQL at /api/graphql behind bearer authentication."""
+def create_app(
+    served: ServedLayer,
+    tokens: TokenCheck,
+    environment_id: int,
+    pages: dashboards.DashboardPages | None = None,
+) -> Any:
+    """The HTTP application behind bearer authentication: GraphQL at /api/graphql and, with
+    `pages`, the dashboards at /dashboards/."""
     api = SemanticLayerGraphQL(served, environment_id)
     graphql_app = GraphQL(api.schema(), debug=False, error_formatter=format_error)
-    app = Starlette(routes=[Route("/api/graphql", graphql_app, methods=["GET", "POST"])])
+    routes = [Route("/api/graphql", graphql_app, methods=["GET", "POST"])]
+    if pages is not None:
+        routes += dashboards.routes(pages)
+    app = Starlette(routes=routes)
     app.state.api = api
     return BearerAuth(app, tokens)
