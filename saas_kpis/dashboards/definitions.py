@@ -270,22 +270,20 @@ def _check_queryable(tile: Tile, layer: SemanticLayer) -> None:
 
 
 def metricflow_message(error: Exception) -> str:
-    """The first message of a MetricFlow query error, on one line (its text is many lines:
-    a header, numbered errors with suggestions, and for a filter that does not parse, a
-    traceback ending in the parser's complaint)."""
+    """The first message of a MetricFlow query error, on one line, with the name it could not
+    resolve (its text is many lines: a header, numbered errors with suggestions, and for a filter
+    that does not parse, a traceback ending in the parser's complaint)."""
     text = str(error).strip()
     if "Message:" not in text:
         return text.splitlines()[0] if text else repr(error)
-    body = text.split("Message:", 1)[1]
-    message = []
-    for line in body.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(("Common issues", "Suggestions:", "Query Input:", "Issue Location")):
-            break
-        if stripped.startswith("Got exception:"):
-            complaint = [t.strip() for t in body.splitlines() if "Error: " in t]
-            message.append(complaint[0] if complaint else "")
-            break
-        if stripped:
-            message.append(stripped)
-    return " ".join(message)
+    body = text.split("Message:", 1)[1].split("Error #2", 1)[0]
+    if "Got exception:" in body:
+        head = body.split("Got exception:", 1)[0]
+        complaint = [line.strip() for line in body.splitlines() if "Error: " in line]
+        return " ".join(head.split()) + " " + (complaint[-1] if complaint else "")
+    message = " ".join(body.split("Common issues", 1)[0].split("Query Input:", 1)[0].split())
+    lines = body.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == "Object Builder Input:" and index + 1 < len(lines):
+            message = f"{message.removesuffix('.')}: {lines[index + 1].strip()}"
+    return message

@@ -13,7 +13,9 @@ stay the last one of the module.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
+import http.client
 import json
 import math
 import os
@@ -29,8 +31,16 @@ import duckdb
 import pyarrow as pa
 import pytest
 import requests
+from browser import chromium, open_page, screenshot
 from mf_cli import mf_query
-from sl_server_process import FLIGHT_PORT, GRAPHQL_URL, HOST, start_server, stop_server
+from sl_server_process import (
+    FLIGHT_PORT,
+    GRAPHQL_PORT,
+    GRAPHQL_URL,
+    HOST,
+    start_server,
+    stop_server,
+)
 
 # isort: split
 import adbc_driver_flightsql.dbapi as flightsql
@@ -420,6 +430,77 @@ def test_malformed_statements_get_clean_errors(served: Served) -> None:
             assert_clean(str(raised.value))
 
 
+DASHBOARDS_URL = f"http://{HOST}:{GRAPHQL_PORT}/dashboards"
+
+
+def dashboard_page(name: str, auth: Any = ("anyone", TOKEN), timeout: float = 120) -> Any:
+    """GET a dashboard file, waiting while the server renders the snapshot's pages (503)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(f"{DASHBOARDS_URL}/{name}", auth=auth, timeout=10)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response
+        time.sleep(1)
+
+
+def raw_status(path: str, headers: dict[str, str]) -> int:
+    """The status of a GET of `path` sent as written (requests would normalize `..`)."""
+    connection = http.client.HTTPConnection(HOST, GRAPHQL_PORT, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_dashboards_are_served_behind_the_token(served: Served) -> None:
+    index = dashboard_page("")
+    assert index.status_code == 200, index.text
+    assert 'href="team.html"' in index.text
+    assert dashboard_page("", auth=None).status_code == 401
+    assert dashboard_page("", auth=None).headers["www-authenticate"].startswith("Basic")
+    assert dashboard_page("", auth=("anyone", "wrong-token")).status_code == 401
+    bearer = requests.get(
+        f"{DASHBOARDS_URL}/team.html", headers={"authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
+    assert bearer.status_code == 200
+    # Basic authentication is for browsers on the pages only, not for the APIs.
+    api = requests.post(GRAPHQL_URL, json={"query": "{ __typename }"}, auth=("x", TOKEN))
+    assert api.status_code == 401
+    assert requests.post(f"{DASHBOARDS_URL}/team.html", auth=("x", TOKEN)).status_code == 405
+    basic = "Basic " + base64.b64encode(f"x:{TOKEN}".encode()).decode()
+    for path in (
+        "/dashboards/../serving/snapshot.json",
+        "/dashboards/..%2f..%2fdbt_project.yml",
+        "/dashboards/%2e%2e/%2e%2e/etc/passwd",
+        "/dashboards/team.html%00.js",
+        "/dashboards/.dashboards-old",
+        "/dashboards/TEAM.HTML",
+    ):
+        assert raw_status(path, {"authorization": basic}) in (401, 404), path
+        assert raw_status(path, {}) == 401, path
+
+    with chromium() as browser:
+        watched = open_page(
+            browser,
+            f"{DASHBOARDS_URL}/team.html",
+            http_credentials={"username": "anyone", "password": TOKEN},
+        )
+        assert watched.errors == [] and watched.remote_requests == []
+        page = watched.page
+        assert page.get_attribute("body", "data-as-of") == "2026-06-30"
+        shown = float(page.get_attribute("[data-tile='nrr'] .headline .value", "data-value"))
+        screenshot(page, "served-team")
+    with client().session() as sl:
+        table = sl.query(metrics=["net_revenue_retention"], group_by=["metric_time__month"])
+    months = dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
+    month_key = next(key for key in months if normalized(key) == "2026-05-01")
+    assert math.isclose(shown, months[month_key], rel_tol=1e-12)
+
+
 def test_queries_keep_working_during_a_build_and_then_see_it(served: Served) -> None:
     """Eight clients query in a loop while dbt rebuilds the warehouse with another as_of_date.
 
@@ -489,3 +570,10 @@ def test_queries_keep_working_during_a_build_and_then_see_it(served: Served) -> 
                 break
             time.sleep(0.5)
     assert normalized(latest) == "2026-03-01"
+    # The dashboards follow the published build: re-rendered on the new snapshot.
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if 'data-as-of="2026-03-31"' in dashboard_page("team.html").text:
+            break
+        time.sleep(1)
+    assert 'data-as-of="2026-03-31"' in dashboard_page("team.html").text
