@@ -5,7 +5,7 @@ Supported: statement queries (`CommandStatementQuery`) and prepared statements
 text is a `{{ semantic_layer.<function>(...) }}` call, bare or inside `select ... from {{ ... }}`,
 or `select * from <a table the catalog lists>`; and the catalog commands schema browsers send
 first (`CommandGetSqlInfo`, `CommandGetCatalogs`, `CommandGetDbSchemas`, `CommandGetTables`,
-`CommandGetTableTypes`, see `catalog` and `sql_info`). Everything else answers UNIMPLEMENTED.
+`CommandGetTableTypes`, see `flight_catalog`, `sql_info`). Everything else answers UNIMPLEMENTED.
 Every answer is computed in GetFlightInfo and streamed by DoGet for the ticket it returns.
 """
 
@@ -23,7 +23,7 @@ import pyarrow.flight as flight
 
 from saas_kpis.server.adapter import ServedLayer, public_message
 from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
-from saas_kpis.server.catalog import (
+from saas_kpis.server.flight_catalog import (
     Catalog,
     TablesRequest,
     catalogs_table,
