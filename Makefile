@@ -7,7 +7,8 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input review dashboards
+	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input review dashboards \
+	mcp
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +99,25 @@ bad-input: $(BIN)/.installed
 ##   restarted under a build (on a throwaway PostgreSQL server, apt-installed if missing)
 faults: $(BIN)/.installed
 	$(BIN)/python tests/postgres/throwaway_server.py -- $(BIN)/pytest tests/faults
+
+# dbt-mcp needs Python 3.12 or newer, which the project venv is not: python3.12 from PATH (when it
+# runs: a pyenv shim may not), else the newest 3.12 that pyenv installed.
+MCP_VENV := .venv-mcp
+PYENV_ROOT_DIR := $(or $(shell pyenv root 2>/dev/null),$(HOME)/.pyenv)
+PYTHON312 ?= $(or $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null),\
+	$(lastword $(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.12*/bin/python3.12))))
+
+## mcp: the AI-agent tests: dbt Labs' dbt-mcp (in .venv-mcp, Python 3.12, pinned in
+##   requirements-mcp.txt) driven by a real MCP client against the served build (see README)
+mcp: $(BIN)/.installed $(MCP_VENV)/bin/.installed
+	$(BIN)/pytest tests/mcp
+
+$(MCP_VENV)/bin/.installed: requirements-mcp.txt
+	@test -n "$(PYTHON312)" || { echo "dbt-mcp needs Python 3.12: put python3.12 on PATH,\
+	 or install it with pyenv (pyenv install 3.12)"; exit 1; }
+	$(PYTHON312) -m venv $(MCP_VENV)
+	$(MCP_VENV)/bin/pip install --quiet --requirement requirements-mcp.txt
+	touch $@
 
 BUDGET ?= 1800
 

@@ -301,6 +301,7 @@ class SemanticLayer:
                     is_partition=dimension.is_partition,
                     expr=dimension.expr,
                     grains=grains,
+                    meta=dict(dimension.config.meta) if dimension.config else {},
                 ),
             )
         return sorted(by_name.values(), key=lambda d: d.qualified_name)

@@ -60,6 +60,7 @@ class Dimension:
     is_partition: bool
     expr: str | None
     grains: tuple[str, ...]  # empty for categorical dimensions
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 `snapshots` publishes finished builds and watches for the newest; `adapter` gives both
 transports the served snapshot's semantic layer and client-safe errors; `auth` is the one
-bearer-token check; `statements` parses and whitelists what clients send; `graphql` and `flight`
-are the two transports, each serialising its own wire format from the layer's typed metadata.
+bearer-token check; `statements` and `table_statements` parse and whitelist what clients send;
+`graphql` and `flight` are the two transports, each serialising its own wire format from the
+layer's typed metadata. Flight's pieces: `flight_sql_protocol` (the protobuf messages),
+`statement_results` (what a statement returns), `flight_catalog` (what a schema browser lists)
+and `sql_info` (what the server says about itself).
 """

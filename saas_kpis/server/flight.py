@@ -2,15 +2,15 @@
 
 Supported: statement queries (`CommandStatementQuery`) and prepared statements
 (`CreatePreparedStatement` / `CommandPreparedStatementQuery` / `ClosePreparedStatement`) whose
-text is a `{{ semantic_layer.<function>(...) }}` call, bare or inside `select ... from {{ ... }}`.
-Everything else answers UNIMPLEMENTED. The Flight SQL messages are protobuf messages, defined
-here from their field numbers in the Flight SQL specification (FlightSql.proto) and handled by
-the protobuf library.
+text is a `{{ semantic_layer.<function>(...) }}` call, bare or inside `select ... from {{ ... }}`,
+or `select * from <a table the catalog lists>`; and the catalog commands schema browsers send
+first (`CommandGetSqlInfo`, `CommandGetCatalogs`, `CommandGetDbSchemas`, `CommandGetTables`,
+`CommandGetTableTypes`, see `flight_catalog`, `sql_info`). Everything else answers UNIMPLEMENTED.
+Every answer is computed in GetFlightInfo and streamed by DoGet for the ticket it returns.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import uuid
@@ -18,164 +18,36 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.flight as flight
-from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
 
-from saas_kpis.semantic import SemanticLayer
 from saas_kpis.server.adapter import ServedLayer, public_message
 from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
-from saas_kpis.server.statements import OUTER_TABLE, Call, parse_statement
+from saas_kpis.server.flight_catalog import (
+    Catalog,
+    TablesRequest,
+    catalogs_table,
+    db_schemas_table,
+    table_types_table,
+)
+from saas_kpis.server.flight_sql_protocol import (
+    CATALOG_COMMANDS,
+    SQL,
+    message,
+    optional,
+    pack,
+    unpack,
+)
+from saas_kpis.server.sql_info import sql_info_table
+from saas_kpis.server.statement_results import run_call
+from saas_kpis.server.statements import parse_statement
+from saas_kpis.server.table_statements import parse_table_select
 
 log = logging.getLogger(__name__)
 
-PACKAGE = "arrow.flight.protocol.sql"
 MAX_PENDING_RESULTS = 200
 MAX_PREPARED = 1000
 UNAUTHENTICATED = f"{UNAUTHORIZED}: a valid `authorization: Bearer <token>` header is required"
-
-_FIELD = descriptor_pb2.FieldDescriptorProto
-_MESSAGES = {
-    "CommandStatementQuery": [("query", _FIELD.TYPE_STRING), ("transaction_id", _FIELD.TYPE_BYTES)],
-    "TicketStatementQuery": [("statement_handle", _FIELD.TYPE_BYTES)],
-    "ActionCreatePreparedStatementRequest": [
-        ("query", _FIELD.TYPE_STRING),
-        ("transaction_id", _FIELD.TYPE_BYTES),
-    ],
-    "ActionCreatePreparedStatementResult": [
-        ("prepared_statement_handle", _FIELD.TYPE_BYTES),
-        ("dataset_schema", _FIELD.TYPE_BYTES),
-        ("parameter_schema", _FIELD.TYPE_BYTES),
-    ],
-    "CommandPreparedStatementQuery": [("prepared_statement_handle", _FIELD.TYPE_BYTES)],
-    "ActionClosePreparedStatementRequest": [("prepared_statement_handle", _FIELD.TYPE_BYTES)],
-}
-
-
-def _message_classes() -> dict[str, type]:
-    file_proto = descriptor_pb2.FileDescriptorProto(
-        name="saas_kpis_flight_sql_subset.proto", package=PACKAGE, syntax="proto3"
-    )
-    for name, fields in _MESSAGES.items():
-        message = file_proto.message_type.add(name=name)
-        for number, (field_name, field_type) in enumerate(fields, start=1):
-            message.field.add(
-                name=field_name, number=number, type=field_type, label=_FIELD.LABEL_OPTIONAL
-            )
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file_proto)
-    return {
-        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{PACKAGE}.{name}"))
-        for name in _MESSAGES
-    }
-
-
-SQL = _message_classes()
-
-
-def pack(message: Any) -> bytes:
-    wrapper = any_pb2.Any()
-    wrapper.Pack(message)
-    return wrapper.SerializeToString()
-
-
-def unpack(data: bytes) -> tuple[str, any_pb2.Any]:
-    wrapper = any_pb2.Any()
-    try:
-        wrapper.ParseFromString(data)
-    except Exception:
-        raise pa.ArrowInvalid("malformed Flight SQL command") from None
-    return wrapper.TypeName(), wrapper
-
-
-def message(wrapper: any_pb2.Any, name: str) -> Any:
-    result = SQL[name]()
-    wrapper.Unpack(result)
-    return result
-
-
-def cell(value: Any) -> Any:
-    """A metadata value as one Arrow cell: JSON text for mappings, comma-joined lists."""
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    return value
-
-
-def table_of(rows: list[Any], columns: dict[str, Any]) -> pa.Table:
-    """Metadata objects as a table: one column per {name: getter}."""
-    return pa.table({name: [cell(get(row)) for row in rows] for name, get in columns.items()})
-
-
-METADATA_COLUMNS: dict[str, dict[str, Any]] = {
-    "metrics": {
-        "name": lambda m: m.name,
-        "label": lambda m: m.label,
-        "description": lambda m: m.description,
-        "type": lambda m: m.type,
-        "queryable_time_granularities": lambda m: m.grains,
-        "requires_metric_time": lambda m: m.requires_metric_time,
-        "meta": lambda m: dict(m.meta),
-    },
-    "saved_queries": {
-        "name": lambda s: s.name,
-        "label": lambda s: s.label,
-        "description": lambda s: s.description,
-    },
-    "dimensions": {
-        "name": lambda d: d.name,
-        "qualified_name": lambda d: d.qualified_name,
-        "type": lambda d: d.type,
-        "label": lambda d: d.label,
-        "description": lambda d: d.description,
-        "queryable_time_granularities": lambda d: d.grains,
-    },
-    "entities": {
-        "name": lambda e: e.name,
-        "type": lambda e: e.type,
-        "role": lambda e: e.role,
-        "description": lambda e: e.description,
-        "expr": lambda e: e.expr,
-    },
-    "measures": {
-        "name": lambda m: m.name,
-        "agg": lambda m: m.agg,
-        "agg_time_dimension": lambda m: m.agg_time_dimension,
-        "expr": lambda m: m.expr,
-    },
-}
-
-
-def run_call(layer: SemanticLayer, call: Call) -> pa.Table:
-    """Result of a parsed call on a layer, with the outer select applied if there is one."""
-    request = call.request
-    if call.function == "query":
-        table = layer.query(request)
-    elif call.function == "dimension_values":
-        table = layer.dimension_values(request)
-    elif call.function in ("metrics", "saved_queries"):
-        table = table_of(getattr(layer, call.function)(), METADATA_COLUMNS[call.function])
-    else:
-        metrics = list(request.metrics)
-        if not metrics:
-            raise pa.ArrowInvalid(f"semantic_layer.{call.function}() needs metrics=[...]")
-        items = getattr(layer, call.function)(metrics)
-        table = table_of(items, METADATA_COLUMNS[call.function])
-    return execute_outer(table, call.outer_sql) if call.outer_sql else table
-
-
-def execute_outer(table: pa.Table, outer_sql: str) -> pa.Table:
-    """Run the validated select around a call on the call's result, in a sandboxed DuckDB."""
-    connection = duckdb.connect(
-        ":memory:", config={"enable_external_access": False, "lock_configuration": True}
-    )
-    try:
-        connection.register(OUTER_TABLE, table)
-        return connection.execute(outer_sql).to_arrow_table()
-    finally:
-        connection.close()
 
 
 @dataclass
@@ -218,11 +90,40 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         self.results: OrderedDict[bytes, pa.Table] = OrderedDict()
         self.prepared: OrderedDict[bytes, Prepared] = OrderedDict()
         self.lock = threading.Lock()
+        self.catalog = Catalog()
 
     def run(self, statement: str) -> pa.Table:
         try:
-            call = parse_statement(statement)
-            return run_call(self.served.layer(), call)
+            layer = self.served.layer()
+            selected = parse_table_select(statement)
+            if selected is not None:
+                return self.catalog.select(layer, selected)
+            return run_call(layer, parse_statement(statement))
+        except Exception as error:
+            raise pa.ArrowInvalid(public_message(error)) from None
+
+    def catalog_result(self, name: str, wrapper: Any) -> pa.Table:
+        """The answer to one of the catalog commands (CATALOG_COMMANDS)."""
+        command = message(wrapper, name)
+        if name == "CommandGetSqlInfo":
+            return sql_info_table(command.info)
+        if name == "CommandGetCatalogs":
+            return catalogs_table()
+        if name == "CommandGetTableTypes":
+            return table_types_table()
+        if name == "CommandGetDbSchemas":
+            return db_schemas_table(
+                optional(command, "catalog"), optional(command, "db_schema_filter_pattern")
+            )
+        request = TablesRequest(
+            catalog=optional(command, "catalog"),
+            db_schema_pattern=optional(command, "db_schema_filter_pattern"),
+            table_pattern=optional(command, "table_name_filter_pattern"),
+            table_types=tuple(command.table_types),
+            include_schema=command.include_schema,
+        )
+        try:
+            return self.catalog.tables_table(self.served.layer(), request)
         except Exception as error:
             raise pa.ArrowInvalid(public_message(error)) from None
 
@@ -235,9 +136,11 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
     def result_of(self, command: bytes) -> pa.Table:
         """Run the statement of a Flight SQL command (or take a prepared statement's result)."""
         type_name, wrapper = unpack(command)
-        if type_name == f"{PACKAGE}.CommandStatementQuery":
+        if type_name in CATALOG_COMMANDS:
+            return self.catalog_result(type_name, wrapper)
+        if type_name == "CommandStatementQuery":
             return self.run(message(wrapper, "CommandStatementQuery").query)
-        if type_name == f"{PACKAGE}.CommandPreparedStatementQuery":
+        if type_name == "CommandPreparedStatementQuery":
             handle = message(wrapper, "CommandPreparedStatementQuery").prepared_statement_handle
             with self.lock:
                 prepared = self.prepared.get(handle)
@@ -266,7 +169,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
 
     def do_get(self, context: Any, ticket: flight.Ticket) -> flight.RecordBatchStream:
         type_name, wrapper = unpack(ticket.ticket)
-        if type_name != f"{PACKAGE}.TicketStatementQuery":
+        if type_name != "TicketStatementQuery":
             raise pa.ArrowInvalid("unknown ticket")
         handle = message(wrapper, "TicketStatementQuery").statement_handle
         with self.lock:

@@ -1,8 +1,10 @@
-"""The GraphQL half of the Semantic Layer API: the schema subset that dbt-sl-sdk requests.
+"""The GraphQL half of the Semantic Layer API: the schema subset that dbt-sl-sdk and dbt-mcp
+request.
 
 Metadata comes from the semantic manifest of the served snapshot; `createQuery` runs the query
 in a worker thread, `query(queryId, pageNum)` polls it and returns the result as a base64
-Arrow IPC stream, as dbt's API does.
+Arrow IPC stream, as dbt's API does. The `*Paginated` fields serve dbt-mcp's metadata tools
+(paging rules in `pagination`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,7 @@ from saas_kpis.semantic import (
 from saas_kpis.server import dashboards
 from saas_kpis.server.adapter import ServedLayer, public_message
 from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
+from saas_kpis.server.pagination import Page, page_request, paginate
 from saas_kpis.server.statements import (
     StatementError,
     check_name,
@@ -134,6 +138,23 @@ def dimension_fields(dimension: Dimension) -> dict[str, Any]:
         "expr": dimension.expr,
         "queryableGranularities": grains,
         "queryableTimeGranularities": grains,
+        "config": {"meta": dict(dimension.meta)},
+    }
+
+
+def agent_dimension_fields(dimension: Dimension) -> dict[str, Any]:
+    """A dimension as the paginated fields name it: by the qualified name a query groups by,
+    because dbt-mcp reads only `name` and hands it to its agent for `group_by`."""
+    return {**dimension_fields(dimension), "name": dimension.qualified_name}
+
+
+def page_fields(page: Page[Any], fields: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "pageNum": page.page_num,
+        "pageSize": page.page_size,
+        "totalItems": page.total_items,
+        "totalPages": page.total_pages,
+        "items": [fields(item) for item in page.items],
     }
 
 
@@ -327,6 +348,56 @@ class SemanticLayerGraphQL:
             layer = self.served.layer()
             return [saved_query_fields(s) for s in await asyncio.to_thread(layer.saved_queries)]
 
+        def paginated(list_items: Callable[..., list], name_of: Callable, fields: Callable) -> Any:
+            async def resolve(
+                _: Any,
+                __: Any,
+                environmentId: int,
+                pageNum: int | None = None,
+                pageSize: int | None = None,
+                search: str | None = None,
+                searchTerms: list[str] | None = None,
+                metrics: list | None = None,
+            ) -> Any:
+                self.check_environment(environmentId)
+                # Arguments are checked before any metadata is computed.
+                request = page_request(pageNum, pageSize, search, searchTerms)
+                layer = self.served.layer()
+                arguments = () if metrics is None else (names(metrics),)
+                items = await asyncio.to_thread(list_items, layer, *arguments)
+                page = paginate(items, name_of, request)
+                return page_fields(page, lambda item: fields(item, layer))
+
+            return resolve
+
+        query.set_field(
+            "metricsPaginated",
+            paginated(
+                SemanticLayer.metrics,
+                lambda m: m.name,
+                # Nested dimensions are named as in dimensionsPaginated, by qualified name.
+                lambda m, layer: {**metric_fields(m), "_layer": layer, "_qualified": True},
+            ),
+        )
+        query.set_field(
+            "dimensionsPaginated",
+            paginated(
+                SemanticLayer.dimensions,
+                lambda d: d.qualified_name,
+                lambda d, _: agent_dimension_fields(d),
+            ),
+        )
+        query.set_field(
+            "entitiesPaginated",
+            paginated(SemanticLayer.entities, lambda e: e.name, lambda e, _: entity_fields(e)),
+        )
+        query.set_field(
+            "savedQueriesPaginated",
+            paginated(
+                SemanticLayer.saved_queries, lambda s: s.name, lambda s, _: saved_query_fields(s)
+            ),
+        )
+
         @query.field("query")
         async def poll(_: Any, __: Any, environmentId: int, queryId: str, pageNum: int = 1) -> Any:
             self.check_environment(environmentId)
@@ -355,6 +426,8 @@ class SemanticLayerGraphQL:
             def nested(method: Any = method, fields: Any = fields) -> Any:
                 async def resolve(metric: dict[str, Any], _: Any) -> Any:
                     items = await asyncio.to_thread(method, metric["_layer"], [metric["name"]])
+                    if metric.get("_qualified") and fields is dimension_fields:
+                        return [agent_dimension_fields(item) for item in items]
                     return [fields(item) for item in items]
 
                 return resolve
@@ -404,11 +477,14 @@ def create_app(
     environment_id: int,
     pages: dashboards.DashboardPages | None = None,
 ) -> Any:
-    """The HTTP application behind bearer authentication: GraphQL at /api/graphql and, with
-    `pages`, the dashboards at /dashboards/."""
+    """The HTTP application behind bearer authentication: GraphQL at /api/graphql and at / and,
+    with `pages`, the dashboards at /dashboards/.
+
+    dbt-mcp posts to the root of a `localhost` host (it adds /api/graphql only for remote
+    hosts), so the same GraphQL app answers there too."""
     api = SemanticLayerGraphQL(served, environment_id)
     graphql_app = GraphQL(api.schema(), debug=False, error_formatter=format_error)
-    routes = [Route("/api/graphql", graphql_app, methods=["GET", "POST"])]
+    routes = [Route(path, graphql_app, methods=["GET", "POST"]) for path in ("/api/graphql", "/")]
     if pages is not None:
         routes += dashboards.routes(pages)
     app = Starlette(routes=routes)

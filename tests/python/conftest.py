@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
+from sl_server_process import Served, serve_shipped_build
 
 from saas_kpis.generate.csv_writer import write_seeds
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, dbt
@@ -103,3 +105,11 @@ def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def edges_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """The build whose data has segments that empty and fill between two months."""
     return build_scenario(EDGES_SCENARIO, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The shipped build served by the Semantic Layer API server, one for the session: the
+    server's client tests (test_sl_server, test_sl_catalog) share its build."""
+    with serve_shipped_build(tmp_path_factory.mktemp("sl_server")) as served:
+        yield served

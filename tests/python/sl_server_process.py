@@ -12,11 +12,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from saas_kpis.project import project_env
+from saas_kpis.project import DUCKDB_FILE, copy_project, project_env, venv_bin
+from saas_kpis.server.snapshots import publish
 
 
 def free_port() -> int:
@@ -30,6 +34,8 @@ GRAPHQL_PORT, FLIGHT_PORT = free_port(), free_port()
 GRAPHQL_URL = f"http://{HOST}:{GRAPHQL_PORT}/api/graphql"
 os.environ["DBT_SL_GRAPHQL_URL_FORMAT"] = f"http://{{server_host}}:{GRAPHQL_PORT}/api/graphql"
 os.environ["DBT_SL_ADBC_URL_FORMAT"] = f"grpc://{{server_host}}:{FLIGHT_PORT}"
+TOKEN = "test-token-5c1d"
+ENVIRONMENT_ID = 7
 
 
 def start_server(
@@ -82,3 +88,37 @@ def stop_server(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@dataclass(frozen=True)
+class Served:
+    project_dir: Path
+    serving_dir: Path
+    process: subprocess.Popen
+
+
+@contextmanager
+def serve_shipped_build(directory: Path) -> Iterator[Served]:
+    """One build of the shipped seeds in a copy of the project, published and served with
+    TOKEN (and another token) for ENVIRONMENT_ID; stopped on exit."""
+    project_dir = copy_project(directory)
+    built = subprocess.run(
+        [venv_bin("dbt"), "build"],
+        cwd=project_dir,
+        env={**project_env(project_dir), "SAAS_KPIS_THREADS": "2"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout[-3000:]
+    serving_dir = project_dir / "serving"
+    publish(
+        project_dir / DUCKDB_FILE, project_dir / "target" / "semantic_manifest.json", serving_dir
+    )
+    process = start_server(
+        project_dir, ["other-token", TOKEN], ENVIRONMENT_ID, project_dir / "server.log"
+    )
+    try:
+        yield Served(project_dir=project_dir, serving_dir=serving_dir, process=process)
+    finally:
+        stop_server(process)

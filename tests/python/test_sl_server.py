@@ -6,8 +6,10 @@ formats from the environment when `dbtsl` is first imported, so `sl_server_proce
 picks the ports and sets them, is imported first. The returned tables are compared with
 `mf query` on the same build.
 
-The last test rebuilds the project with another `as_of_date` while clients query, so it must
-stay the last one of the module.
+The build and server are the session's `served` fixture (conftest), shared with
+test_sl_catalog. The last test rebuilds the project with another `as_of_date` while clients
+query, so it must stay the last one of the module; test_sl_catalog compares the server only
+with itself, so it holds on either build.
 """
 
 from __future__ import annotations
@@ -22,9 +24,6 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -34,12 +33,13 @@ import requests
 from browser import chromium, open_page, screenshot
 from mf_cli import mf_query
 from sl_server_process import (
+    ENVIRONMENT_ID,
     FLIGHT_PORT,
     GRAPHQL_PORT,
     GRAPHQL_URL,
     HOST,
-    start_server,
-    stop_server,
+    TOKEN,
+    Served,
 )
 
 # isort: split
@@ -51,49 +51,15 @@ from dbtsl.api.graphql.client.sync import SyncGraphQLClient
 from dbtsl.asyncio import AsyncSemanticLayerClient
 from dbtsl.error import AuthError, QueryFailedError
 
-from saas_kpis.project import DUCKDB_FILE, copy_project, project_env, venv_bin
+from saas_kpis.project import DUCKDB_FILE, project_env, venv_bin
 from saas_kpis.server.snapshots import publish, snapshots
 
-TOKEN = "test-token-5c1d"
-ENVIRONMENT_ID = 7
 LEAK_MARKERS = ("Traceback", 'File "', "/work/", "/tmp/", "site-packages", '.py"')
 SEGMENTS = [
     "account_month__plan_tier",
     "account_month__industry",
     "account_month__account_age_band",
 ]
-
-
-@dataclass(frozen=True)
-class Served:
-    project_dir: Path
-    serving_dir: Path
-    process: subprocess.Popen
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    project_dir = copy_project(tmp_path_factory.mktemp("sl_server"))
-    built = subprocess.run(
-        [venv_bin("dbt"), "build"],
-        cwd=project_dir,
-        env={**project_env(project_dir), "SAAS_KPIS_THREADS": "2"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert built.returncode == 0, built.stdout[-3000:]
-    serving_dir = project_dir / "serving"
-    publish(
-        project_dir / DUCKDB_FILE, project_dir / "target" / "semantic_manifest.json", serving_dir
-    )
-    process = start_server(
-        project_dir, ["other-token", TOKEN], ENVIRONMENT_ID, project_dir / "server.log"
-    )
-    try:
-        yield Served(project_dir=project_dir, serving_dir=serving_dir, process=process)
-    finally:
-        stop_server(process)
 
 
 def graphql_client(lazy: bool) -> SyncGraphQLClient:

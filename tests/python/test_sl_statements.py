@@ -15,6 +15,7 @@ from saas_kpis.server.statements import (
     parse_statement,
     validate_where,
 )
+from saas_kpis.server.table_statements import NamePart, TableSelect, parse_table_select
 
 TIER = "{{ Dimension('account_month__plan_tier') }}"
 
@@ -162,3 +163,42 @@ def test_outer_select_is_normalized() -> None:
     assert call.outer_sql == (
         "SELECT metric_time__month, mrr FROM semantic_layer_result WHERE mrr > 10 ORDER BY 1"
     )
+
+
+def test_table_selects_are_parsed_into_name_parts() -> None:
+    assert parse_table_select('SELECT * FROM "semantic_layer"."saved_queries"."x_1"') == (
+        TableSelect(
+            parts=(
+                NamePart("semantic_layer", quoted=True),
+                NamePart("saved_queries", quoted=True),
+                NamePart("x_1", quoted=True),
+            )
+        )
+    )
+    assert parse_table_select("  select *  from Metadata . metrics limit 5 ;") == TableSelect(
+        parts=(NamePart("Metadata", quoted=False), NamePart("metrics", quoted=False)), limit=5
+    )
+    assert NamePart("Metadata", quoted=False).matches("metadata")
+    assert not NamePart("Metadata", quoted=True).matches("metadata")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        *HOSTILE_STATEMENTS,
+        "select * from a.b.c.d",
+        "select * from x where 1 = 1",
+        "select * from x limit -1",
+        "select * from x limit 1 offset 2",
+        "select a from x",
+        "select * from x; drop table x",
+        "select * from x, y",
+        'select * from "x"";drop table y"',
+        "select * from x -- comment",
+        "select * from x/**/",
+        "select * from read_csv('/etc/passwd')",
+        f"select * from {CALL}",
+    ],
+)
+def test_anything_but_a_plain_table_select_is_not_one(statement: str) -> None:
+    assert parse_table_select(statement) is None

@@ -1,0 +1,113 @@
+"""The tables that Flight SQL statements answer: a `semantic_layer` call's result, the layer's
+metadata as tables, and the validated outer select run around a result.
+
+Shared by the statement path and the catalog (whose metadata views are these same tables), so a
+view listed in the catalog and the call it stands for return the same columns.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from saas_kpis.semantic import SemanticLayer
+from saas_kpis.server.statements import OUTER_TABLE, Call
+
+
+def cell(value: Any) -> Any:
+    """A metadata value as one Arrow cell: JSON text for mappings, comma-joined lists."""
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+# Every metadata cell is text except these; the types are fixed rather than inferred, so that a
+# column whose values are all null (no dimension has a label) is still text, as the catalog says.
+BOOLEAN_COLUMNS = {"requires_metric_time"}
+
+
+def table_of(rows: list[Any], columns: dict[str, Any]) -> pa.Table:
+    """Metadata objects as a table: one column per {name: getter}."""
+    return pa.table(
+        {
+            name: pa.array(
+                [cell(get(row)) for row in rows],
+                type=pa.bool_() if name in BOOLEAN_COLUMNS else pa.string(),
+            )
+            for name, get in columns.items()
+        }
+    )
+
+
+METADATA_COLUMNS: dict[str, dict[str, Any]] = {
+    "metrics": {
+        "name": lambda m: m.name,
+        "label": lambda m: m.label,
+        "description": lambda m: m.description,
+        "type": lambda m: m.type,
+        "queryable_time_granularities": lambda m: m.grains,
+        "requires_metric_time": lambda m: m.requires_metric_time,
+        "meta": lambda m: dict(m.meta),
+    },
+    "saved_queries": {
+        "name": lambda s: s.name,
+        "label": lambda s: s.label,
+        "description": lambda s: s.description,
+    },
+    "dimensions": {
+        "name": lambda d: d.name,
+        "qualified_name": lambda d: d.qualified_name,
+        "type": lambda d: d.type,
+        "label": lambda d: d.label,
+        "description": lambda d: d.description,
+        "queryable_time_granularities": lambda d: d.grains,
+    },
+    "entities": {
+        "name": lambda e: e.name,
+        "type": lambda e: e.type,
+        "role": lambda e: e.role,
+        "description": lambda e: e.description,
+        "expr": lambda e: e.expr,
+    },
+    "measures": {
+        "name": lambda m: m.name,
+        "agg": lambda m: m.agg,
+        "agg_time_dimension": lambda m: m.agg_time_dimension,
+        "expr": lambda m: m.expr,
+    },
+}
+
+
+def run_call(layer: SemanticLayer, call: Call) -> pa.Table:
+    """Result of a parsed call on a layer, with the outer select applied if there is one."""
+    request = call.request
+    if call.function == "query":
+        table = layer.query(request)
+    elif call.function == "dimension_values":
+        table = layer.dimension_values(request)
+    elif call.function in ("metrics", "saved_queries"):
+        table = table_of(getattr(layer, call.function)(), METADATA_COLUMNS[call.function])
+    else:
+        metrics = list(request.metrics)
+        if not metrics:
+            raise pa.ArrowInvalid(f"semantic_layer.{call.function}() needs metrics=[...]")
+        items = getattr(layer, call.function)(metrics)
+        table = table_of(items, METADATA_COLUMNS[call.function])
+    return execute_outer(table, call.outer_sql) if call.outer_sql else table
+
+
+def execute_outer(table: pa.Table, outer_sql: str) -> pa.Table:
+    """Run the validated select around a call on the call's result, in a sandboxed DuckDB."""
+    connection = duckdb.connect(
+        ":memory:", config={"enable_external_access": False, "lock_configuration": True}
+    )
+    try:
+        connection.register(OUTER_TABLE, table)
+        return connection.execute(outer_sql).to_arrow_table()
+    finally:
+        connection.close()
