@@ -17,20 +17,23 @@ import math
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from mf_cli import mf_query
-from sl_server_process import FLIGHT_PORT, GRAPHQL_PORT, start_server, stop_server
+from sl_server_process import (
+    ENVIRONMENT_ID,
+    FLIGHT_PORT,
+    GRAPHQL_PORT,
+    TOKEN,
+    Served,
+    serve_shipped_build,
+)
 
-from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
-from saas_kpis.server.snapshots import publish
+from saas_kpis.project import REPO_ROOT
 
-TOKEN = "agent-token-9f2e"
-ENVIRONMENT_ID = 11
 MCP_PYTHON = REPO_ROOT / ".venv-mcp" / "bin" / "python"
 DRIVER = Path(__file__).with_name("dbt_mcp_driver.py")
 ROOT_URL = f"http://127.0.0.1:{GRAPHQL_PORT}/"
@@ -50,39 +53,15 @@ SEMANTIC_LAYER_TOOLS = [
 ]
 
 
-@dataclass(frozen=True)
-class Served:
-    project_dir: Path
-
-    def manifest(self) -> dict[str, Any]:
-        return json.loads((self.project_dir / "target" / "semantic_manifest.json").read_text())
+def semantic_manifest(served: Served) -> dict[str, Any]:
+    return json.loads((served.project_dir / "target" / "semantic_manifest.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert MCP_PYTHON.exists(), "no .venv-mcp: run `make mcp`, which creates it"
-    project_dir = copy_project(tmp_path_factory.mktemp("dbt_mcp"))
-    built = subprocess.run(
-        [venv_bin("dbt"), "build"],
-        cwd=project_dir,
-        env={**project_env(project_dir), "SAAS_KPIS_THREADS": "2"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert built.returncode == 0, built.stdout[-3000:]
-    publish(
-        project_dir / DUCKDB_FILE,
-        project_dir / "target" / "semantic_manifest.json",
-        project_dir / "serving",
-    )
-    process = start_server(
-        project_dir, ["other-token", TOKEN], ENVIRONMENT_ID, project_dir / "server.log"
-    )
-    try:
-        yield Served(project_dir=project_dir)
-    finally:
-        stop_server(process)
+    with serve_shipped_build(tmp_path_factory.mktemp("dbt_mcp")) as shipped:
+        yield shipped
 
 
 def dbt_mcp_environment(token: str) -> dict[str, str]:
@@ -169,7 +148,7 @@ def test_dbt_mcp_offers_the_seven_semantic_layer_tools(answers: dict[str, Any]) 
 def test_list_metrics_searches_names_with_real_descriptions(
     served: Served, answers: dict[str, Any]
 ) -> None:
-    manifest = {m["name"]: m for m in served.manifest()["metrics"]}
+    manifest = {m["name"]: m for m in semantic_manifest(served)["metrics"]}
     by_search = answers["by_call"][0]
     rows = {row["name"]: row for row in csv_rows(result(by_search))}
     assert sorted(rows) == sorted(name for name in manifest if "retention" in name)
@@ -193,7 +172,7 @@ def test_list_saved_queries_lists_the_project_saved_queries(
     served: Served, answers: dict[str, Any]
 ) -> None:
     saved = {s["name"]: s for s in result(answers["by_call"][2])}
-    expected = {s["name"]: s for s in served.manifest()["saved_queries"]}
+    expected = {s["name"]: s for s in semantic_manifest(served)["saved_queries"]}
     assert sorted(saved) == sorted(expected)
     waterfall = saved["executive_mrr_waterfall"]
     assert waterfall["label"] == expected["executive_mrr_waterfall"]["label"]
@@ -260,7 +239,7 @@ def metric_page(arguments: str) -> requests.Response:
 
 
 def test_paginated_metrics_page_through_every_metric(served: Served) -> None:
-    expected = sorted(m["name"] for m in served.manifest()["metrics"])
+    expected = sorted(m["name"] for m in semantic_manifest(served)["metrics"])
     first = metric_page("pageNum: 1, pageSize: 30").json()["data"]["metricsPaginated"]
     assert first["totalItems"] == len(expected)
     assert first["totalPages"] == math.ceil(len(expected) / 30)
@@ -273,7 +252,8 @@ def test_paginated_metrics_page_through_every_metric(served: Served) -> None:
 
 
 def test_paginated_search_is_case_insensitive_on_names(served: Served) -> None:
-    expected = sorted(m["name"] for m in served.manifest()["metrics"] if "churn" in m["name"])
+    names = [m["name"] for m in semantic_manifest(served)["metrics"]]
+    expected = sorted(name for name in names if "churn" in name)
     body = metric_page('search: "ChUrN", pageNum: 1, pageSize: 100').json()
     assert sorted(i["name"] for i in body["data"]["metricsPaginated"]["items"]) == expected
     both = metric_page('search: "mrr", searchTerms: ["churn"], pageNum: 1, pageSize: 100').json()
@@ -303,7 +283,7 @@ def test_paginated_dimensions_entities_and_saved_queries(served: Served) -> None
     assert [i["name"] for i in body["d"]["items"]] == ["account_month__plan_tier"]
     assert body["n"]["pageNum"] == 2 and len(body["n"]["items"]) == 1
     assert body["n"]["totalPages"] == body["n"]["totalItems"] >= 2
-    saved = served.manifest()["saved_queries"]
+    saved = semantic_manifest(served)["saved_queries"]
     assert body["s"]["totalItems"] == len(saved) and len(body["s"]["items"]) == 2
     assert body["s"]["totalPages"] == math.ceil(len(saved) / 2)
 
