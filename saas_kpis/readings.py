@@ -99,6 +99,14 @@ def number(value: object) -> float | None:
     return None
 
 
+def segment_of(row: Mapping[str, Any], by: str | None) -> str | None:
+    """The row's value of the segment dimension `by` as text ("(null)" for NULL, as alerts name
+    it); None without a segment dimension."""
+    if by is None:
+        return None
+    return "(null)" if row[by] is None else str(row[by])
+
+
 def day(value: object) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -127,7 +135,7 @@ def read(
         start = day(row[time_column])
         if start is None or start > latest:
             continue
-        segment = None if by is None else ("(null)" if row[by] is None else str(row[by]))
+        segment = segment_of(row, by)
         per_metric = values.setdefault(segment, {metric: {} for metric in metrics})
         for metric in metrics:
             per_metric[metric][start] = number(row[metric])

@@ -18,7 +18,7 @@ from saas_kpis.dashboards.definitions import MONTHS_SINCE, Dashboard, Tile
 from saas_kpis.drivers.explain import ExplainError, explain
 from saas_kpis.drivers.tree import DriverTree
 from saas_kpis.periods import label, latest_complete, shift
-from saas_kpis.readings import Reading, Threshold, day, number, read
+from saas_kpis.readings import Reading, Threshold, day, number, read, segment_of
 from saas_kpis.semantic import QueryRequest, SemanticLayer
 from saas_kpis.units import show, show_change
 
@@ -227,7 +227,7 @@ def heatmap(context: Context, tile: Tile, by: str | None) -> dict[str | None, Vi
         start = day(row[time_column])
         if start is None or not first <= start <= latest:
             continue
-        segment = None if by is None else str(row[by])
+        segment = segment_of(row, by)
         cells.setdefault(segment, {})[(str(row[tile.by]), start)] = number(row[tile.metric])
     headline = _series(context, tile, by)
     views = {}
@@ -253,7 +253,7 @@ def cohorts(context: Context, tile: Tile, by: str | None) -> dict[str | None, Vi
             continue
         if shift(cohort, "month", int(months)) > latest:
             continue
-        segment = None if by is None else str(row[by])
+        segment = segment_of(row, by)
         cells.setdefault(segment, {})[(label(cohort, "month"), int(months))] = number(
             row[tile.metric]
         )
