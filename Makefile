@@ -7,7 +7,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input review dashboards \
+	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input incremental review dashboards \
 	mcp
 
 $(BIN)/.installed: requirements.txt
@@ -94,6 +94,12 @@ postgres-parity: $(BIN)/.installed
 ##   the seeds (one build per case, about 5 minutes, so outside `make test`; CI runs it)
 bad-input: $(BIN)/.installed
 	$(BIN)/pytest tests/bad_input
+
+## incremental: the incremental models against full refreshes (late and duplicated events,
+##   as_of_date moved back and forward) and the daily data tests over the recent window
+##   (several builds, about 4 minutes, so outside `make test`; CI runs it)
+incremental: $(BIN)/.installed
+	$(BIN)/pytest tests/incremental
 
 ## faults: builds killed part-way and rerun, the server killed under its clients, PostgreSQL
 ##   restarted under a build (on a throwaway PostgreSQL server, apt-installed if missing)
