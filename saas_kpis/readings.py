@@ -84,6 +84,10 @@ class Reading:
     def period_label(self) -> str:
         return label(self.latest, self.grain)
 
+    @property
+    def previous_label(self) -> str:
+        return label(shift(self.latest, self.grain, -1), self.grain)
+
     def window(self, periods: int) -> list[tuple[dt.date, float | None]]:
         """The last `periods` complete periods, oldest first, None where there is no value."""
         starts = [shift(self.latest, self.grain, -offset) for offset in range(periods)]

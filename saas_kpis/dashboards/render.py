@@ -61,12 +61,14 @@ def render(
     sources = sources or Sources()
     dashboards = load_dashboards(sources.dashboards, layer)
     as_of = as_of or as_of_date(layer, sources.project_dir)
-    metas = {metric.name: dict(metric.meta) for metric in layer.metrics()}
+    metrics = {metric.name: metric for metric in layer.metrics()}
+    metas = {name: metric.meta for name, metric in metrics.items()}
     context = Context(
         layer=layer,
         as_of=as_of,
         alerts=_alerts(layer, sources.alerts, as_of),
         tree=load_tree(metas, sources.tree) if sources.tree.exists() else None,
+        metrics=metrics,
     )
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") + (
         f" from {label}" if label else ""

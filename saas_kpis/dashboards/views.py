@@ -8,7 +8,7 @@ segment dimension, so that one query answers every value of it. Only complete pe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +19,7 @@ from saas_kpis.drivers.explain import ExplainError, explain
 from saas_kpis.drivers.tree import DriverTree
 from saas_kpis.periods import label, latest_complete, shift
 from saas_kpis.readings import Reading, Threshold, day, number, read, segment_of
-from saas_kpis.semantic import QueryRequest, SemanticLayer
+from saas_kpis.semantic import Metric, QueryRequest, SemanticLayer
 from saas_kpis.units import show, show_change
 
 ALL = "all"
@@ -82,17 +82,18 @@ class Context:
     as_of: dt.date
     alerts: list[Evaluation]
     tree: DriverTree | None
-    units: dict[str, str | None] = field(default_factory=dict)
+    metrics: dict[str, Metric] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
-    thresholds: dict[str, Threshold | None] = field(default_factory=dict)
-    metas: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for metric in self.layer.metrics():
-            self.metas[metric.name] = metric.meta
-            self.units[metric.name] = metric.meta.get("unit")
-            self.labels[metric.name] = metric.label
-            self.thresholds[metric.name] = Threshold.from_meta(metric.meta)
+        self.metrics = self.metrics or {metric.name: metric for metric in self.layer.metrics()}
+        self.labels = {name: metric.label for name, metric in self.metrics.items()}
+
+    def unit(self, metric: str) -> str | None:
+        return self.metrics[metric].meta.get("unit")
+
+    def threshold(self, metric: str) -> Threshold | None:
+        return Threshold.from_meta(self.metrics[metric].meta)
 
     def segmentable(self, metrics: Sequence[str], dimension: str) -> bool:
         return all(dimension in self.layer.group_bys(metric).dimensions for metric in metrics)
@@ -157,7 +158,7 @@ def _safe(compute: Callable[[], dict[str | None, View]]) -> dict[str | None, Vie
 
 
 def _headline(context: Context, tile: Tile, reading: Reading) -> dict[str, Any]:
-    unit = context.units.get(tile.metric)
+    unit = context.unit(tile.metric)
     value = reading.value
     status = ""
     if tile.threshold is not None:
@@ -183,7 +184,7 @@ def trend(context: Context, tile: Tile, by: str | None) -> dict[str | None, View
             tile,
             {metric: readings[metric].window(tile.window) for metric in tile.metrics},
             context.labels,
-            context.units.get(tile.metric),
+            context.unit(tile.metric),
         )
         views[segment] = View(**_headline(context, tile, readings[tile.metric]), figure=figure)
     return views
@@ -234,7 +235,7 @@ def heatmap(context: Context, tile: Tile, by: str | None) -> dict[str | None, Vi
     for segment, readings in headline.items():
         columns = [shift(first, tile.grain, offset) for offset in range(tile.window)]
         figure = figures.heatmap(
-            cells.get(segment, {}), columns, tile.grain, context.units.get(tile.metric)
+            cells.get(segment, {}), columns, tile.grain, context.unit(tile.metric)
         )
         views[segment] = View(**_headline(context, tile, readings[tile.metric]), figure=figure)
     return views
@@ -261,9 +262,7 @@ def cohorts(context: Context, tile: Tile, by: str | None) -> dict[str | None, Vi
         cells.setdefault(None, {})
     draw = figures.cohort_heatmap if tile.chart == "cohort_heatmap" else figures.cohort_curves
     return {
-        segment: View(
-            period=label(latest, "month"), figure=draw(values, context.units.get(tile.metric))
-        )
+        segment: View(period=label(latest, "month"), figure=draw(values, context.unit(tile.metric)))
         for segment, values in cells.items()
     }
 
@@ -299,7 +298,7 @@ def _badge(context: Context, metric: str, reading: Reading, firing: list[Evaluat
     """Red when the value misses its threshold; amber when it meets it but an alert on the metric
     fires (a segment, a trend or an anomaly); green otherwise; no data without a value."""
     value = reading.value
-    threshold = context.thresholds[metric]
+    threshold = context.threshold(metric)
     alerts = ", ".join(sorted(evaluation.key for evaluation in firing))
     if value is None:
         state, why = NO_DATA, "no value in the latest complete period"
@@ -314,10 +313,10 @@ def _badge(context: Context, metric: str, reading: Reading, firing: list[Evaluat
         )
     return Badge(
         metric=metric,
-        owner=str(context.metas[metric].get("owner", "")),
+        owner=str(context.metrics[metric].meta.get("owner", "")),
         label=context.labels[metric],
         value=value,
-        display=show(value, context.units.get(metric)),
+        display=show(value, context.unit(metric)),
         status=state,
         threshold=str(threshold) if threshold else "",
         why=why,
@@ -332,7 +331,7 @@ def drivers(context: Context, tile: Tile, by: str | None) -> dict[str | None, Vi
     )
     formula = next((d for d in explanation.decompositions if d.dimension is None), None)
     chosen = formula or (explanation.decompositions[0] if explanation.decompositions else None)
-    unit = context.units.get(tile.metric)
+    unit = context.unit(tile.metric)
     rows = [
         (d.title, component.label, show_change(component.contribution, unit))
         for d in explanation.decompositions
@@ -370,7 +369,7 @@ def accounts_at_risk(context: Context, tile: Tile, by: str | None) -> dict[str |
             order_by=(f"-{tile.metric}", "account_early_warning"),
         )
     ).to_pylist()
-    unit = context.units.get(tile.metric)
+    unit = context.unit(tile.metric)
     table = Table(
         ("account", "plan tier", "industry", context.labels[tile.metric], "signals"),
         tuple(

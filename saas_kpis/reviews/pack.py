@@ -39,27 +39,34 @@ class MetricLine:
     tier: str
     owner: str
     unit: str
-    grain: str
-    period: dt.date
-    value: float | None
-    previous: float | None
+    reading: Reading  # at the pack's grain, or the next coarser one the metric has
     threshold: Threshold | None
     # Why the metric is read at another grain than the pack's, else "".
     grain_note: str = ""
 
     @property
-    def period_label(self) -> str:
-        return label(self.period, self.grain)
+    def grain(self) -> str:
+        return self.reading.grain
 
     @property
-    def previous_label(self) -> str:
-        return label(shift(self.period, self.grain, -1), self.grain)
+    def value(self) -> float | None:
+        return self.reading.value
+
+    @property
+    def previous(self) -> float | None:
+        return self.reading.previous
 
     @property
     def change(self) -> float | None:
-        if self.value is None or self.previous is None:
-            return None
-        return self.value - self.previous
+        return self.reading.change
+
+    @property
+    def period_label(self) -> str:
+        return self.reading.period_label
+
+    @property
+    def previous_label(self) -> str:
+        return self.reading.previous_label
 
     @property
     def relative_change(self) -> float | None:
@@ -192,10 +199,7 @@ def read_lines(
                 tier=str(metric.meta.get("tier", "diagnostic")),
                 owner=str(metric.meta.get("owner", "")),
                 unit=str(metric.meta.get("unit", "")),
-                grain=reading.grain,
-                period=reading.latest,
-                value=reading.value,
-                previous=reading.previous,
+                reading=reading,
                 threshold=Threshold.from_meta(metric.meta),
                 grain_note=note,
             )

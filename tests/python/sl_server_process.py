@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from adbc_driver_flightsql import DatabaseOptions
+from adbc_driver_flightsql import dbapi as flightsql
 
 from saas_kpis.project import DUCKDB_FILE, copy_project, project_env, venv_bin
 from saas_kpis.server.snapshots import publish
@@ -122,3 +124,14 @@ def serve_shipped_build(directory: Path) -> Iterator[Served]:
         yield Served(project_dir=project_dir, serving_dir=serving_dir, process=process)
     finally:
         stop_server(process)
+
+
+def adbc_connection(token: str = TOKEN) -> flightsql.Connection:
+    """An ADBC Flight SQL connection to the server, as a BI tool opens it."""
+    return flightsql.connect(
+        f"grpc://{HOST}:{FLIGHT_PORT}",
+        db_kwargs={
+            DatabaseOptions.AUTHORIZATION_HEADER.value: f"Bearer {token}",
+            f"{DatabaseOptions.RPC_CALL_HEADER_PREFIX.value}environmentid": str(ENVIRONMENT_ID),
+        },
+    )

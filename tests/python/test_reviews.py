@@ -21,7 +21,7 @@ from test_alerts import SHIPPED_FIRING
 from saas_kpis.alerts.rules import load_rules
 from saas_kpis.drivers.tree import TREE_PATH, load_tree
 from saas_kpis.project import REPO_ROOT, project_env
-from saas_kpis.readings import Threshold
+from saas_kpis.readings import Reading, Threshold
 from saas_kpis.reviews import render
 from saas_kpis.reviews.__main__ import write
 from saas_kpis.reviews.pack import (
@@ -200,10 +200,7 @@ def test_a_missed_threshold_is_an_action_for_its_owner() -> None:
         tier="guardrail",
         owner="CS",
         unit="score -100..100",
-        grain="month",
-        period=MAY,
-        value=30.0,
-        previous=40.0,
+        reading=Reading("nps", "month", MAY, {MAY: 30.0, APRIL: 40.0}),
         threshold=Threshold(">", 35),
     )
     actions = {action.owner: action for action in owner_actions([line], [])}

@@ -15,11 +15,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from sl_server_process import ENVIRONMENT_ID, FLIGHT_PORT, HOST, TOKEN, Served
+from sl_server_process import FLIGHT_PORT, HOST, TOKEN, Served, adbc_connection
 
 # isort: split
 import adbc_driver_flightsql.dbapi as flightsql
-from adbc_driver_flightsql import DatabaseOptions
 
 from saas_kpis.project import REPO_ROOT
 from saas_kpis.server.flight_catalog import like
@@ -46,16 +45,6 @@ SQL_INFO_SCHEMA = pa.schema(
         ),
     ]
 )
-
-
-def connect(token: str = TOKEN) -> Any:
-    return flightsql.connect(
-        f"grpc://{HOST}:{FLIGHT_PORT}",
-        db_kwargs={
-            DatabaseOptions.AUTHORIZATION_HEADER.value: f"Bearer {token}",
-            f"{DatabaseOptions.RPC_CALL_HEADER_PREFIX.value}environmentid": str(ENVIRONMENT_ID),
-        },
-    )
 
 
 def saved_query_names(served: Served) -> list[str]:
@@ -87,7 +76,7 @@ def assert_same_rows(got: pa.Table, want: pa.Table, what: str) -> None:
 
 def test_adbc_get_objects_lists_the_catalog(served: Served) -> None:
     names = saved_query_names(served)
-    with connect() as connection, connection.cursor() as cursor:
+    with adbc_connection() as connection, connection.cursor() as cursor:
         objects = connection.adbc_get_objects().read_all().to_pylist()
         columns = [c.name for c in fetch(cursor, f"select * from saved_queries.{names[0]}").schema]
     assert [catalog["catalog_name"] for catalog in objects] == ["semantic_layer"]
@@ -110,7 +99,7 @@ def test_adbc_get_objects_lists_the_catalog(served: Served) -> None:
 def test_every_saved_query_table_has_the_schema_and_rows_of_the_saved_query(
     served: Served,
 ) -> None:
-    with connect() as connection, connection.cursor() as cursor:
+    with adbc_connection() as connection, connection.cursor() as cursor:
         for name in saved_query_names(served):
             schema = connection.adbc_get_table_schema(
                 name, catalog_filter="semantic_layer", db_schema_filter="saved_queries"
@@ -125,7 +114,7 @@ def test_every_saved_query_table_has_the_schema_and_rows_of_the_saved_query(
 
 def test_the_names_a_schema_browser_writes_select_the_table(served: Served) -> None:
     name = saved_query_names(served)[0]
-    with connect() as connection, connection.cursor() as cursor:
+    with adbc_connection() as connection, connection.cursor() as cursor:
         expected = fetch(cursor, f"{{{{ semantic_layer.query(saved_query='{name}') }}}}")
         for statement in (
             f'SELECT * FROM "semantic_layer"."saved_queries"."{name}"',
@@ -158,7 +147,7 @@ def test_the_names_a_schema_browser_writes_select_the_table(served: Served) -> N
 )
 def test_other_statements_are_refused(served: Served, statement: str, expected: str) -> None:
     with (
-        connect() as connection,
+        adbc_connection() as connection,
         connection.cursor() as cursor,
         pytest.raises(flightsql.ProgrammingError) as raised,
     ):
@@ -169,7 +158,7 @@ def test_other_statements_are_refused(served: Served, statement: str, expected: 
 
 def test_table_types_and_info(served: Served) -> None:
     version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
-    with connect() as connection:
+    with adbc_connection() as connection:
         types = connection.adbc_get_table_types()
         info = connection.adbc_get_info()
         handle = connection.adbc_connection.get_info([3, 4])  # vendor SQL, vendor Substrait
@@ -186,7 +175,7 @@ def test_table_types_and_info(served: Served) -> None:
 
 def test_filters_narrow_schemas_and_tables(served: Served) -> None:
     names = saved_query_names(served)
-    with connect() as connection:
+    with adbc_connection() as connection:
 
         def tables(**filters: Any) -> list[tuple[str, str]]:
             objects = connection.adbc_get_objects(depth="tables", **filters).read_all()
@@ -260,5 +249,5 @@ def test_an_unauthenticated_catalog_request_is_refused(served: Served) -> None:
     descriptor = flight.FlightDescriptor.for_command(pack(SQL["CommandGetCatalogs"]()))
     with pytest.raises(flight.FlightUnauthenticatedError):
         client.get_flight_info(descriptor)
-    with connect("wrong-token") as connection, pytest.raises(flightsql.Error):
+    with adbc_connection("wrong-token") as connection, pytest.raises(flightsql.Error):
         connection.adbc_get_objects().read_all()

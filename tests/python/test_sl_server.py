@@ -34,18 +34,17 @@ from browser import chromium, open_page, screenshot
 from mf_cli import mf_query
 from sl_server_process import (
     ENVIRONMENT_ID,
-    FLIGHT_PORT,
     GRAPHQL_PORT,
     GRAPHQL_URL,
     HOST,
     TOKEN,
     Served,
+    adbc_connection,
 )
 
 # isort: split
 import adbc_driver_flightsql.dbapi as flightsql
 import dbtsl.env
-from adbc_driver_flightsql import DatabaseOptions
 from dbtsl import OrderByGroupBy, OrderByMetric, SemanticLayerClient
 from dbtsl.api.graphql.client.sync import SyncGraphQLClient
 from dbtsl.asyncio import AsyncSemanticLayerClient
@@ -265,16 +264,6 @@ def test_async_client_matches_sync_client(served: Served) -> None:
     assert table.equals(expected)
     assert metrics == expected_metrics
     assert set(SEGMENTS) <= set(dimensions)
-
-
-def adbc_connection(token: str = TOKEN) -> Any:
-    return flightsql.connect(
-        f"grpc://{HOST}:{FLIGHT_PORT}",
-        db_kwargs={
-            DatabaseOptions.AUTHORIZATION_HEADER.value: f"Bearer {token}",
-            f"{DatabaseOptions.RPC_CALL_HEADER_PREFIX.value}environmentid": str(ENVIRONMENT_ID),
-        },
-    )
 
 
 def test_adbc_outer_select(served: Served) -> None:
