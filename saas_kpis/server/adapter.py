@@ -10,10 +10,13 @@ import logging
 import re
 import traceback
 import uuid
+from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 from saas_kpis.semantic import QueryRequest, SemanticLayer
+from saas_kpis.server.auth import Principal
 from saas_kpis.server.snapshots import NoSnapshotError, SnapshotStore
 from saas_kpis.server.statements import StatementError
 
@@ -25,8 +28,17 @@ MAX_MESSAGE = 2000
 CLIENT_ERROR_MODULES = ("metricflow", "dbt_semantic_interfaces")
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A query's result and the SQL that computed it."""
+
+    sql: str
+    table: pa.Table
+
+
 class ServedLayer:
-    """The semantic layer of the newest published snapshot."""
+    """The semantic layer of the newest published snapshot, and the one path by which both
+    transports plan and run a client's query (so every rule on queries is applied once, here)."""
 
     def __init__(self, store: SnapshotStore) -> None:
         self.store = store
@@ -35,8 +47,16 @@ class ServedLayer:
         """The current snapshot's layer; a request keeps it to the end, even if a newer appears."""
         return self.store.current().layer
 
-    def compile(self, request: QueryRequest) -> str:
+    def compile(self, request: QueryRequest, principal: Principal) -> str:
         return self.layer().explain(request)
+
+    def query(self, request: QueryRequest, principal: Principal) -> Answer:
+        layer = self.layer()
+        sql = layer.explain(request)
+        return Answer(sql=sql, table=layer.execute(sql))
+
+    def dimension_values(self, request: QueryRequest, principal: Principal) -> pa.Table:
+        return self.layer().dimension_values(request)
 
 
 def public_message(error: BaseException) -> str:

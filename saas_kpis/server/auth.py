@@ -1,4 +1,4 @@
-"""Bearer-token authentication, one check for both transports."""
+"""Bearer-token authentication, one check for both transports, and who a request comes from."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import base64
 import binascii
 import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 # dbt-sl-sdk maps this message to its AuthError.
 UNAUTHORIZED = "User is not authorized"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The holder of one token: what the server knows of a request's sender."""
+
+    name: str
 
 
 class TokenCheck:
@@ -16,21 +24,33 @@ class TokenCheck:
     where a browser asks, `Basic` with the token as the password)."""
 
     def __init__(self, tokens: Iterable[str]) -> None:
-        self._tokens = [token.encode() for token in tokens]
+        self._tokens = [
+            (token.encode(), Principal(f"token-{number}"))
+            for number, token in enumerate(tokens, start=1)
+        ]
 
-    def authorized(self, header_values: Iterable[str | bytes], *, basic: bool = False) -> bool:
+    def identify(
+        self, header_values: Iterable[str | bytes], *, basic: bool = False
+    ) -> Principal | None:
+        """The principal of a request's authorization headers, or None when they fail."""
         values = [v.encode() if isinstance(v, str) else v for v in header_values]
         if len(values) != 1:
-            return False
+            return None
         scheme, _, token = values[0].partition(b" ")
         token = token.strip()
         if basic and scheme.lower() == b"basic":
             try:
                 _, _, token = base64.b64decode(token, validate=True).partition(b":")
             except (binascii.Error, ValueError):
-                return False
+                return None
         elif scheme.lower() != b"bearer":
-            return False
+            return None
         # Compare against every token, so the time taken does not tell which one matched.
-        matches = [hmac.compare_digest(token, known) for known in self._tokens]
-        return any(matches)
+        found = None
+        for known, principal in self._tokens:
+            if hmac.compare_digest(token, known):
+                found = principal
+        return found
+
+    def authorized(self, header_values: Iterable[str | bytes], *, basic: bool = False) -> bool:
+        return self.identify(header_values, basic=basic) is not None

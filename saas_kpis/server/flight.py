@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 from saas_kpis.server.adapter import ServedLayer, public_message
-from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
+from saas_kpis.server.auth import UNAUTHORIZED, Principal, TokenCheck
 from saas_kpis.server.flight_catalog import (
     Catalog,
+    QueryFunction,
     TablesRequest,
     catalogs_table,
     db_schemas_table,
@@ -58,6 +59,18 @@ class Prepared:
     table: pa.Table | None
 
 
+class PrincipalMiddleware(flight.ServerMiddleware):
+    """Carries the authenticated principal of one call to its handler."""
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__()
+        self.principal = principal
+
+
+def principal_of(context: Any) -> Principal:
+    return context.get_middleware("auth").principal
+
+
 class BearerAuthFactory(flight.ServerMiddlewareFactory):
     """Reject every call that fails the token check (UNAUTHENTICATED) or names another
     environment (UNAUTHORIZED)."""
@@ -67,8 +80,9 @@ class BearerAuthFactory(flight.ServerMiddlewareFactory):
         self.tokens = tokens
         self.environment_id = str(environment_id)
 
-    def start_call(self, info: Any, headers: dict[str, list[Any]]) -> None:
-        if not self.tokens.authorized(headers.get("authorization", [])):
+    def start_call(self, info: Any, headers: dict[str, list[Any]]) -> PrincipalMiddleware:
+        principal = self.tokens.identify(headers.get("authorization", []))
+        if principal is None:
             raise flight.FlightUnauthenticatedError(UNAUTHENTICATED)
         environment = headers.get("environmentid", [self.environment_id])
         environment_value = (
@@ -76,7 +90,7 @@ class BearerAuthFactory(flight.ServerMiddlewareFactory):
         )
         if environment_value != self.environment_id:
             raise flight.FlightUnauthorizedError(f"unknown environment {environment_value}")
-        return None
+        return PrincipalMiddleware(principal)
 
 
 class SemanticLayerFlightServer(flight.FlightServerBase):
@@ -92,17 +106,20 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         self.lock = threading.Lock()
         self.catalog = Catalog()
 
-    def run(self, statement: str) -> pa.Table:
+    def saved_query_function(self, principal: Principal) -> QueryFunction:
+        return lambda request: self.served.query(request, principal).table
+
+    def run(self, statement: str, principal: Principal) -> pa.Table:
         try:
-            layer = self.served.layer()
             selected = parse_table_select(statement)
             if selected is not None:
-                return self.catalog.select(layer, selected)
-            return run_call(layer, parse_statement(statement))
+                layer = self.served.layer()
+                return self.catalog.select(layer, selected, self.saved_query_function(principal))
+            return run_call(self.served, principal, parse_statement(statement))
         except Exception as error:
             raise pa.ArrowInvalid(public_message(error)) from None
 
-    def catalog_result(self, name: str, wrapper: Any) -> pa.Table:
+    def catalog_result(self, name: str, wrapper: Any, principal: Principal) -> pa.Table:
         """The answer to one of the catalog commands (CATALOG_COMMANDS)."""
         command = message(wrapper, name)
         if name == "CommandGetSqlInfo":
@@ -123,7 +140,9 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             include_schema=command.include_schema,
         )
         try:
-            return self.catalog.tables_table(self.served.layer(), request)
+            return self.catalog.tables_table(
+                self.served.layer(), request, self.saved_query_function(principal)
+            )
         except Exception as error:
             raise pa.ArrowInvalid(public_message(error)) from None
 
@@ -133,13 +152,13 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         while len(store) > limit:
             store.popitem(last=False)
 
-    def result_of(self, command: bytes) -> pa.Table:
+    def result_of(self, command: bytes, principal: Principal) -> pa.Table:
         """Run the statement of a Flight SQL command (or take a prepared statement's result)."""
         type_name, wrapper = unpack(command)
         if type_name in CATALOG_COMMANDS:
-            return self.catalog_result(type_name, wrapper)
+            return self.catalog_result(type_name, wrapper, principal)
         if type_name == "CommandStatementQuery":
-            return self.run(message(wrapper, "CommandStatementQuery").query)
+            return self.run(message(wrapper, "CommandStatementQuery").query, principal)
         if type_name == "CommandPreparedStatementQuery":
             handle = message(wrapper, "CommandPreparedStatementQuery").prepared_statement_handle
             with self.lock:
@@ -148,7 +167,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
                     raise pa.ArrowInvalid("unknown or closed prepared statement")
                 table, prepared.table = prepared.table, None
             # The first execution uses the result computed for the schema at prepare time.
-            return table if table is not None else self.run(prepared.statement)
+            return table if table is not None else self.run(prepared.statement, principal)
         raise NotImplementedError(
             f"Flight SQL command {type_name or 'without type'} is not supported"
         )
@@ -158,7 +177,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
     ) -> flight.FlightInfo:
         if descriptor.descriptor_type != flight.DescriptorType.CMD:
             raise NotImplementedError("only Flight SQL commands are supported")
-        table = self.result_of(descriptor.command)
+        table = self.result_of(descriptor.command, principal_of(context))
         handle = uuid.uuid4().bytes
         with self.lock:
             self.remember(self.results, handle, table, MAX_PENDING_RESULTS)
@@ -183,7 +202,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             _, wrapper = unpack(action.body.to_pybytes())
             statement = message(wrapper, "ActionCreatePreparedStatementRequest").query
             # Run it now: the answer carries the result schema, which JDBC drivers read.
-            table = self.run(statement)
+            table = self.run(statement, principal_of(context))
             handle = uuid.uuid4().bytes
             with self.lock:
                 self.remember(self.prepared, handle, Prepared(statement, table), MAX_PREPARED)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from saas_kpis.semantic import QueryRequest, SemanticLayer
-from saas_kpis.server.statement_results import METADATA_COLUMNS, run_call, table_of
+from saas_kpis.server.statement_results import METADATA_COLUMNS, metadata_table, table_of
 from saas_kpis.server.statements import Call, StatementError
 from saas_kpis.server.table_statements import TableSelect
 
@@ -34,6 +34,8 @@ METADATA = "metadata"
 TABLE, VIEW = "TABLE", "VIEW"
 TABLE_TYPES = (TABLE, VIEW)
 METADATA_VIEWS = ("dimensions", "metrics", "saved_queries")
+# How the catalog runs a saved query: the served query path of the request's principal.
+QueryFunction = Callable[[QueryRequest], pa.Table]
 
 CATALOGS_SCHEMA = pa.schema([pa.field("catalog_name", pa.string(), nullable=False)])
 DB_SCHEMAS_SCHEMA = pa.schema(
@@ -178,9 +180,10 @@ class Catalog:
         return sorted(listed, key=lambda t: (t.db_schema, t.name, t.type))
 
     @staticmethod
-    def rows(layer: SemanticLayer, table: ListedTable) -> pa.Table:
+    def rows(layer: SemanticLayer, table: ListedTable, query: QueryFunction) -> pa.Table:
+        """A listed table's rows; a saved query's are computed by `query` (the served path)."""
         if table.db_schema == SAVED_QUERIES:
-            return layer.query(QueryRequest(saved_query=table.name))
+            return query(QueryRequest(saved_query=table.name))
         if table.name == "dimensions":
             unique = {}
             for metric in layer.metrics():
@@ -188,13 +191,13 @@ class Catalog:
                     unique.setdefault(dimension.qualified_name, dimension)
             dimensions = [unique[name] for name in sorted(unique)]
             return table_of(dimensions, METADATA_COLUMNS["dimensions"])
-        return run_call(layer, Call(function=table.name))
+        return metadata_table(layer, Call(function=table.name))
 
-    def schema(self, layer: SemanticLayer, table: ListedTable) -> pa.Schema:
+    def schema(self, layer: SemanticLayer, table: ListedTable, query: QueryFunction) -> pa.Schema:
         with self._lock:
             known = self._schemas.setdefault(layer, {}).get(table)
         if known is None:
-            known = self.rows(layer, table).schema
+            known = self.rows(layer, table, query).schema
             with self._lock:
                 self._schemas.setdefault(layer, {})[table] = known
         return known
@@ -221,11 +224,13 @@ class Catalog:
             raise StatementError(f"{written} names more than one table; qualify it with a schema")
         return found[0]
 
-    def select(self, layer: SemanticLayer, select: TableSelect) -> pa.Table:
-        table = self.rows(layer, self.resolve(layer, select))
+    def select(self, layer: SemanticLayer, select: TableSelect, query: QueryFunction) -> pa.Table:
+        table = self.rows(layer, self.resolve(layer, select), query)
         return table if select.limit is None else table.slice(0, select.limit)
 
-    def tables_table(self, layer: SemanticLayer, request: TablesRequest) -> pa.Table:
+    def tables_table(
+        self, layer: SemanticLayer, request: TablesRequest, query: QueryFunction
+    ) -> pa.Table:
         """GetTables: the listed tables that pass the request's filters."""
         schema_pattern, table_pattern = like(request.db_schema_pattern), like(request.table_pattern)
         found = [
@@ -245,6 +250,7 @@ class Catalog:
         if not request.include_schema:
             return pa.Table.from_pydict(columns, schema=TABLES_SCHEMA)
         columns["table_schema"] = [
-            annotated(self.schema(layer, table), table).serialize().to_pybytes() for table in found
+            annotated(self.schema(layer, table, query), table).serialize().to_pybytes()
+            for table in found
         ]
         return pa.Table.from_pydict(columns, schema=TABLES_WITH_SCHEMA_SCHEMA)

@@ -40,7 +40,7 @@ from saas_kpis.semantic import (
 )
 from saas_kpis.server import dashboards
 from saas_kpis.server.adapter import ServedLayer, public_message
-from saas_kpis.server.auth import UNAUTHORIZED, TokenCheck
+from saas_kpis.server.auth import UNAUTHORIZED, Principal, TokenCheck
 from saas_kpis.server.pagination import Page, page_request, paginate
 from saas_kpis.server.statements import (
     StatementError,
@@ -52,6 +52,8 @@ from saas_kpis.server.statements import (
 log = logging.getLogger(__name__)
 
 SCHEMA = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
+# Where BearerAuth leaves the authenticated principal in the ASGI scope of a request.
+PRINCIPAL_KEY = "saas_kpis.principal"
 MAX_KEPT_QUERIES = 500
 POLL_WAIT_SECONDS = 2.0
 
@@ -231,12 +233,12 @@ class SemanticLayerGraphQL:
         if int(environment_id) != self.environment_id:
             raise GraphQLError(f"unknown environment {environment_id}")
 
-    def run_job(self, job: Job, request: QueryRequest) -> pa.Table:
-        layer = self.served.layer()
-        job.sql = layer.explain(request)
-        return layer.execute(job.sql)
+    def run_job(self, job: Job, request: QueryRequest, principal: Principal) -> pa.Table:
+        answer = self.served.query(request, principal)
+        job.sql = answer.sql
+        return answer.table
 
-    def create_job(self, arguments: dict[str, Any]) -> str:
+    def create_job(self, arguments: dict[str, Any], principal: Principal) -> str:
         job_id = uuid.uuid4().hex
         with self.jobs_lock:
             future: Future = Future()
@@ -249,7 +251,7 @@ class SemanticLayerGraphQL:
                 return
             try:
                 request = request_from_arguments(arguments)
-                future.set_result(self.run_job(job, request))
+                future.set_result(self.run_job(job, request, principal))
             except Exception as error:
                 future.set_exception(error)
 
@@ -404,16 +406,17 @@ class SemanticLayerGraphQL:
             return await self.poll(queryId, pageNum or 1)
 
         @mutation.field("createQuery")
-        async def create_query(_: Any, __: Any, environmentId: int, **arguments: Any) -> Any:
+        async def create_query(_: Any, info: Any, environmentId: int, **arguments: Any) -> Any:
             self.check_environment(environmentId)
             self.served.layer()
-            return {"queryId": self.create_job(arguments)}
+            return {"queryId": self.create_job(arguments, principal_of(info))}
 
         @mutation.field("compileSql")
-        async def compile_sql(_: Any, __: Any, environmentId: int, **arguments: Any) -> Any:
+        async def compile_sql(_: Any, info: Any, environmentId: int, **arguments: Any) -> Any:
             self.check_environment(environmentId)
             request = request_from_arguments(arguments)
-            return {"sql": await asyncio.to_thread(self.served.compile, request)}
+            sql = await asyncio.to_thread(self.served.compile, request, principal_of(info))
+            return {"sql": sql}
 
         @mutation.field("cancelQuery")
         async def cancel_query(_: Any, __: Any, environmentId: int, queryId: str) -> Any:
@@ -435,6 +438,11 @@ class SemanticLayerGraphQL:
             metric_type.set_field(kind, nested())
 
         return make_executable_schema(SCHEMA, query, mutation, metric_type, big_int, json_scalar)
+
+
+def principal_of(info: Any) -> Principal:
+    """The principal that BearerAuth authenticated for the request being resolved."""
+    return info.context["request"].scope[PRINCIPAL_KEY]
 
 
 def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
@@ -459,7 +467,8 @@ class BearerAuth:
         if scope["type"] == "http":
             values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
             pages = scope.get("path", "").startswith(dashboards.PREFIX)
-            if not self.tokens.authorized(values, basic=pages):
+            principal = self.tokens.identify(values, basic=pages)
+            if principal is None:
                 challenge = 'Basic realm="saas-kpis dashboards"' if pages else "Bearer"
                 response = JSONResponse(
                     {"data": None, "errors": [{"message": UNAUTHORIZED}]},
@@ -468,6 +477,7 @@ class BearerAuth:
                 )
                 await response(scope, receive, send)
                 return
+            scope = {**scope, PRINCIPAL_KEY: principal}
         await self.app(scope, receive, send)
 
 

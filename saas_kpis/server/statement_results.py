@@ -14,6 +14,8 @@ import duckdb
 import pyarrow as pa
 
 from saas_kpis.semantic import SemanticLayer
+from saas_kpis.server.adapter import ServedLayer
+from saas_kpis.server.auth import Principal
 from saas_kpis.server.statements import OUTER_TABLE, Call
 
 
@@ -83,22 +85,27 @@ METADATA_COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 
-def run_call(layer: SemanticLayer, call: Call) -> pa.Table:
-    """Result of a parsed call on a layer, with the outer select applied if there is one."""
-    request = call.request
+def run_call(served: ServedLayer, principal: Principal, call: Call) -> pa.Table:
+    """Result of a parsed call for a principal, with the outer select applied if there is
+    one. Queries go through the served layer; metadata calls read the current snapshot."""
     if call.function == "query":
-        table = layer.query(request)
+        table = served.query(call.request, principal).table
     elif call.function == "dimension_values":
-        table = layer.dimension_values(request)
-    elif call.function in ("metrics", "saved_queries"):
-        table = table_of(getattr(layer, call.function)(), METADATA_COLUMNS[call.function])
+        table = served.dimension_values(call.request, principal)
     else:
-        metrics = list(request.metrics)
-        if not metrics:
-            raise pa.ArrowInvalid(f"semantic_layer.{call.function}() needs metrics=[...]")
-        items = getattr(layer, call.function)(metrics)
-        table = table_of(items, METADATA_COLUMNS[call.function])
+        table = metadata_table(served.layer(), call)
     return execute_outer(table, call.outer_sql) if call.outer_sql else table
+
+
+def metadata_table(layer: SemanticLayer, call: Call) -> pa.Table:
+    """The answer to a metadata call (`metrics`, `dimensions`, ...) as a table."""
+    if call.function in ("metrics", "saved_queries"):
+        return table_of(getattr(layer, call.function)(), METADATA_COLUMNS[call.function])
+    metrics = list(call.request.metrics)
+    if not metrics:
+        raise pa.ArrowInvalid(f"semantic_layer.{call.function}() needs metrics=[...]")
+    items = getattr(layer, call.function)(metrics)
+    return table_of(items, METADATA_COLUMNS[call.function])
 
 
 def execute_outer(table: pa.Table, outer_sql: str) -> pa.Table:
