@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
 	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input incremental review dashboards \
-	mcp
+	mcp server
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,12 @@ bad-input: $(BIN)/.installed
 ##   (several builds, about 4 minutes, so outside `make test`; CI runs it)
 incremental: $(BIN)/.installed
 	$(BIN)/pytest tests/incremental
+
+## server: the Semantic Layer API server's guards against its own clients: scoped tokens tried
+##   as an attacker would, the per-request limits under abusive requests, the result cache
+##   (servers started with their own settings, about N minutes, so outside `make test`; CI runs it)
+server: $(BIN)/.installed
+	$(BIN)/pytest tests/server
 
 ## faults: builds killed part-way and rerun, the server killed under its clients, PostgreSQL
 ##   restarted under a build (on a throwaway PostgreSQL server, apt-installed if missing)

@@ -41,9 +41,15 @@ ENVIRONMENT_ID = 7
 
 
 def start_server(
-    project_dir: Path, tokens: list[str], environment_id: int, log: Path, timeout: float = 90
+    project_dir: Path,
+    tokens: list[str],
+    environment_id: int,
+    log: Path,
+    timeout: float = 90,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
-    """`python -m saas_kpis.server serve` on the project's serving/, ready to answer."""
+    """`python -m saas_kpis.server serve` on the project's serving/, ready to answer; `extra_env`
+    sets more of the server's settings."""
     env = {
         **project_env(project_dir),
         "SAAS_KPIS_SERVING_DIR": str(project_dir / "serving"),
@@ -51,6 +57,7 @@ def start_server(
         "SAAS_KPIS_SL_GRAPHQL_PORT": str(GRAPHQL_PORT),
         "SAAS_KPIS_SL_FLIGHT_PORT": str(FLIGHT_PORT),
         "SAAS_KPIS_SL_ENVIRONMENT_ID": str(environment_id),
+        **(extra_env or {}),
     }
     with log.open("a") as output:
         process = subprocess.Popen(
@@ -99,10 +106,9 @@ class Served:
     process: subprocess.Popen
 
 
-@contextmanager
-def serve_shipped_build(directory: Path) -> Iterator[Served]:
-    """One build of the shipped seeds in a copy of the project, published and served with
-    TOKEN (and another token) for ENVIRONMENT_ID; stopped on exit."""
+def build_and_publish(directory: Path) -> Path:
+    """One build of the shipped seeds in a copy of the project under `directory`, published to
+    its serving/; returns the project copy."""
     project_dir = copy_project(directory)
     built = subprocess.run(
         [venv_bin("dbt"), "build"],
@@ -113,17 +119,42 @@ def serve_shipped_build(directory: Path) -> Iterator[Served]:
         check=False,
     )
     assert built.returncode == 0, built.stdout[-3000:]
-    serving_dir = project_dir / "serving"
     publish(
-        project_dir / DUCKDB_FILE, project_dir / "target" / "semantic_manifest.json", serving_dir
+        project_dir / DUCKDB_FILE,
+        project_dir / "target" / "semantic_manifest.json",
+        project_dir / "serving",
     )
+    return project_dir
+
+
+@contextmanager
+def serving(
+    project_dir: Path,
+    tokens: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    log_name: str = "server.log",
+) -> Iterator[Served]:
+    """The server on a built project's serving/ (by default with TOKEN and another token, for
+    ENVIRONMENT_ID); stopped on exit."""
     process = start_server(
-        project_dir, ["other-token", TOKEN], ENVIRONMENT_ID, project_dir / "server.log"
+        project_dir,
+        tokens or ["other-token", TOKEN],
+        ENVIRONMENT_ID,
+        project_dir / log_name,
+        extra_env=extra_env,
     )
     try:
-        yield Served(project_dir=project_dir, serving_dir=serving_dir, process=process)
+        yield Served(project_dir=project_dir, serving_dir=project_dir / "serving", process=process)
     finally:
         stop_server(process)
+
+
+@contextmanager
+def serve_shipped_build(directory: Path) -> Iterator[Served]:
+    """One build of the shipped seeds, published and served with TOKEN (and another token) for
+    ENVIRONMENT_ID; stopped on exit."""
+    with serving(build_and_publish(directory)) as served:
+        yield served
 
 
 def adbc_connection(token: str = TOKEN) -> flightsql.Connection:
