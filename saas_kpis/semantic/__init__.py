@@ -1,8 +1,9 @@
 """The semantic query layer: the only code that talks to MetricFlow.
 
-`SemanticLayer` opens a dbt semantic manifest over a warehouse (a read-only DuckDB file or a dbt
-profile target), lists what can be queried and explains or runs typed `QueryRequest`s, returning
-Arrow. Everything above it (the server, exports, summary, catalog, benchmark, tests) asks here.
+`SemanticLayer` opens a dbt semantic manifest over a warehouse (a read-only DuckDB file, a dbt
+profile target, or PostgreSQL through the server's read-only pool), lists what can be queried
+and explains or runs typed `QueryRequest`s, returning Arrow. Everything above it (the server,
+exports, summary, catalog, benchmark, tests) asks here.
 """
 
 from saas_kpis.semantic.layer import MANIFEST_FILE, SemanticLayer

@@ -2,9 +2,10 @@
 
 Every consumer asks its metric values and metadata here: the server's two transports, the
 exports, the summary, the catalog, the benchmark and the tests. It opens a manifest over a
-read-only DuckDB snapshot, the dev DuckDB file or any dbt profile target that MetricFlow supports,
-lists metrics, dimensions, entities, measures and saved queries with their queryable grains, and
-explains or runs typed query requests, returning Arrow.
+read-only DuckDB snapshot, the dev DuckDB file, PostgreSQL through a read-only connection pool
+(serving) or any dbt profile target that MetricFlow supports, lists metrics, dimensions,
+entities, measures and saved queries with their queryable grains, and explains or runs typed
+query requests, returning Arrow.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from metricflow_semantics.model.semantics.linkable_element import LinkableElemen
 from metricflow_semantics.model.semantics.linkable_element_set_base import AnnotatedSpec
 from metricflow_semantics.query.query_parser import MetricFlowQueryParser
 
+from saas_kpis.semantic.postgres_warehouse import PostgresPool, PostgresWarehouse
 from saas_kpis.semantic.types import (
     STANDARD_GRAINS,
     Dimension,
@@ -142,6 +144,12 @@ class SemanticLayer:
         except Exception:
             warehouse.close()
             raise
+
+    @classmethod
+    def open_postgres(cls, pool: PostgresPool, manifest_path: Path) -> SemanticLayer:
+        """A PostgreSQL warehouse through a pool of read-only connections (see
+        postgres_warehouse); the pool stays open when the layer closes."""
+        return cls(manifest_path.read_text(encoding="utf-8"), PostgresWarehouse(pool))
 
     @classmethod
     def open_dbt_project(cls, project_dir: Path, profiles_dir: Path | None = None) -> SemanticLayer:
