@@ -1,6 +1,7 @@
 """A self-hosted server for dbt's Semantic Layer APIs (GraphQL and Arrow Flight SQL).
 
-`snapshots` publishes finished builds and watches for the newest; `adapter` gives both
+`snapshots` publishes finished builds and watches for the newest (`warehouse_targets`: the
+snapshots of PostgreSQL builds, served from the warehouse through a pool); `adapter` gives both
 transports the served snapshot's semantic layer and client-safe errors; `auth` is the one
 bearer-token check; `statements` and `table_statements` parse and whitelist what clients send;
 `graphql` and `flight` are the two transports, each serialising its own wire format from the

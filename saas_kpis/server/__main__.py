@@ -2,7 +2,9 @@
 
 Settings come from environment variables (see README, "Semantic Layer API server"):
 SAAS_KPIS_SL_TOKENS, SAAS_KPIS_SL_HOST, SAAS_KPIS_SL_GRAPHQL_PORT, SAAS_KPIS_SL_FLIGHT_PORT,
-SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH.
+SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH; with a PostgreSQL
+build (SAAS_KPIS_TARGET=postgres) also SAAS_KPIS_SL_PG_POOL_SIZE and
+SAAS_KPIS_SL_STATEMENT_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 from pathlib import Path
 
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT
+from saas_kpis.semantic.postgres_warehouse import PoolSettings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -27,13 +30,18 @@ def serving_dir() -> Path:
 
 
 def publish_command() -> int:
-    from saas_kpis.server.snapshots import PublishError, publish
+    from saas_kpis.server.snapshots import PublishError, publish, publish_target
+    from saas_kpis.server.warehouse_targets import build_target
 
     warehouse = Path(os.environ.get("SAAS_KPIS_DUCKDB_PATH", REPO_ROOT / DUCKDB_FILE))
     manifest = REPO_ROOT / "target" / "semantic_manifest.json"
     try:
-        snapshot = publish(warehouse, manifest, serving_dir())
-    except (PublishError, FileNotFoundError) as error:
+        built_on = build_target(os.environ.get("SAAS_KPIS_TARGET", "dev"))
+        if built_on.adapter == "postgres":
+            snapshot = publish_target(built_on, manifest, serving_dir())
+        else:
+            snapshot = publish(warehouse, manifest, serving_dir())
+    except (PublishError, FileNotFoundError, ValueError) as error:
         print(f"publish: {error}", file=sys.stderr)
         return 1
     print(f"published {snapshot.name} to {snapshot.parent}")
@@ -51,6 +59,16 @@ def tokens_from_environment() -> list[str]:
     return tokens
 
 
+def postgres_pool_settings() -> PoolSettings:
+    """Connections and statement timeout for snapshots served from PostgreSQL."""
+    return PoolSettings(
+        size=int(os.environ.get("SAAS_KPIS_SL_PG_POOL_SIZE", "4")),
+        statement_timeout_seconds=float(
+            os.environ.get("SAAS_KPIS_SL_STATEMENT_TIMEOUT_SECONDS", "60")
+        ),
+    )
+
+
 def serve_command() -> int:
     import uvicorn
 
@@ -61,6 +79,7 @@ def serve_command() -> int:
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
     from saas_kpis.server.snapshots import SnapshotStore
+    from saas_kpis.server.warehouse_targets import PostgresPools
 
     host = os.environ.get("SAAS_KPIS_SL_HOST", "127.0.0.1")
     if host not in LOOPBACK and os.environ.get("SAAS_KPIS_SL_ALLOW_REMOTE") != "1":
@@ -77,7 +96,8 @@ def serve_command() -> int:
     # error it sends; with no frames the client sees only the exception's message.
     sys.tracebacklimit = 0
 
-    store = SnapshotStore(serving_dir())
+    postgres = PostgresPools(postgres_pool_settings())
+    store = SnapshotStore(serving_dir(), postgres=postgres)
     store.start()
     if store.current_or_none() is None:
         print(
@@ -108,6 +128,7 @@ def serve_command() -> int:
         pages.stop()
         shutil.rmtree(pages.root, ignore_errors=True)
         store.stop()
+        postgres.close()
     return 0
 
 

@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from saas_kpis.semantic import QueryRequest, SemanticLayer
+from saas_kpis.semantic.postgres_warehouse import WarehouseQueryError
 from saas_kpis.server.auth import Principal
 from saas_kpis.server.snapshots import NoSnapshotError, SnapshotStore
 from saas_kpis.server.statements import StatementError
@@ -61,7 +62,11 @@ class ServedLayer:
 
 def public_message(error: BaseException) -> str:
     """An error message fit for a client: no stack trace, no file path, bounded length."""
-    if isinstance(error, StatementError | LookupError | NoSnapshotError | PermissionError):
+    # WarehouseQueryError: PostgreSQL's errors, already worded for clients (postgres_warehouse).
+    if isinstance(
+        error,
+        StatementError | LookupError | NoSnapshotError | PermissionError | WarehouseQueryError,
+    ):
         message = str(error)
     elif isinstance(error, duckdb.Error):
         message = f"query failed in the warehouse: {str(error).splitlines()[0]}"

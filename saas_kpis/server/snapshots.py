@@ -8,6 +8,9 @@ file it holds (`snapshot.json`), so that a snapshot damaged afterwards (a trunca
 error) is refused rather than served. The server opens the newest valid snapshot read-only and
 switches to a newer one when it appears; queries that started on the old one finish there.
 
+A PostgreSQL build is not copied: its snapshot holds the manifest and `warehouse.json`, the
+profile target to query (see warehouse_targets), and is served from the warehouse itself.
+
 One publish runs at a time (a lock file in the serving directory). It first removes what a
 killed publish left behind, and refuses to start when the disk cannot hold another snapshot.
 """
@@ -21,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
+from saas_kpis.server.warehouse_targets import WAREHOUSE_FILE, PostgresPools, WarehouseTarget
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +123,26 @@ def publish(warehouse: Path, manifest: Path, serving_dir: Path, keep: int = 3) -
     files = {warehouse.name: warehouse, MANIFEST_FILE: manifest}
     if wal.exists():
         files[wal.name] = wal
+    return _publish_files(files, serving_dir, keep)
+
+
+def publish_target(
+    target: WarehouseTarget, manifest: Path, serving_dir: Path, keep: int = 3
+) -> Path:
+    """Publish a build that is served from its warehouse (PostgreSQL): the manifest and the
+    profile target's name, no data and no credentials."""
+    if not manifest.is_file():
+        raise FileNotFoundError(f"no semantic manifest at {manifest}; run dbt build first")
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="saas-kpis-target-") as scratch:
+        reference = Path(scratch) / WAREHOUSE_FILE
+        reference.write_text(target.to_json(), encoding="utf-8")
+        return _publish_files(
+            {WAREHOUSE_FILE: reference, MANIFEST_FILE: manifest}, serving_dir, keep
+        )
+
+
+def _publish_files(files: dict[str, Path], serving_dir: Path, keep: int) -> Path:
     with publish_lock(serving_dir):
         remove_leftovers(serving_dir)
         check_free_space(serving_dir, list(files.values()))
@@ -181,8 +206,13 @@ class Snapshot:
     layer: SemanticLayer
 
     @classmethod
-    def open(cls, path: Path) -> Snapshot:
+    def open(cls, path: Path, postgres: PostgresPools | None = None) -> Snapshot:
         verify(path)
+        if (path / WAREHOUSE_FILE).is_file():
+            if postgres is None:
+                raise PublishError("this snapshot serves PostgreSQL; the server has no pools")
+            pool = postgres.pool(WarehouseTarget.read(path / WAREHOUSE_FILE))
+            return cls(path.name, path, SemanticLayer.open_postgres(pool, path / MANIFEST_FILE))
         warehouse = next(p for p in path.iterdir() if p.suffix == ".duckdb")
         return cls(path.name, path, SemanticLayer.open_duckdb(warehouse, path / MANIFEST_FILE))
 
@@ -190,9 +220,12 @@ class Snapshot:
 class SnapshotStore:
     """The newest published snapshot, watched in a background thread."""
 
-    def __init__(self, serving_dir: Path, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, serving_dir: Path, poll_seconds: float = 1.0, postgres: PostgresPools | None = None
+    ) -> None:
         self.serving_dir = serving_dir
         self.poll_seconds = poll_seconds
+        self.postgres = postgres
         self._current: Snapshot | None = None
         self.refused: dict[str, str] = {}  # snapshot id: why it is not served
         self._lock = threading.Lock()
@@ -223,7 +256,7 @@ class SnapshotStore:
                 if candidate.name in self.refused:
                     continue
                 try:
-                    snapshot = Snapshot.open(candidate)
+                    snapshot = Snapshot.open(candidate, self.postgres)
                 except Exception as error:
                     reason = f"{type(error).__name__}: {error}"
                     self.refused[candidate.name] = reason
