@@ -86,9 +86,13 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 
 ## postgres-parity: on a throwaway PostgreSQL server (apt-installed if missing),
-## build the project and check that every mart and metric equals DuckDB's
+## build the project and check that every mart and metric equals DuckDB's; check the
+## server's PostgreSQL pool (read-only, statement timeout, waiting, replaced connections); and
+## run the server's client suites (test_sl_server, test_sl_catalog) on a build served from
+## PostgreSQL (SAAS_KPIS_TEST_SERVE_TARGET=postgres; its own schema, beside the parity build's)
 postgres-parity: $(BIN)/.installed
-	$(BIN)/python tests/postgres/throwaway_server.py
+	$(BIN)/python tests/postgres/throwaway_server.py -- env SAAS_KPIS_TEST_SERVE_TARGET=postgres \
+		$(BIN)/pytest tests/postgres tests/python/test_sl_server.py tests/python/test_sl_catalog.py
 
 ## bad-input: each data-quality rule, unreadable value and schema drift on corrupted copies of
 ##   the seeds (one build per case, about 5 minutes, so outside `make test`; CI runs it)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
 from pathlib import Path
 
 from saas_kpis.project import run_in_project, venv_bin
@@ -18,8 +19,10 @@ def mf_query(
     target: str | None = None,
     order_by: list[str] | None = None,
     limit: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """Rows of `mf query` (or `mf query --saved-query`) as dicts of strings (column -> value)."""
+    """Rows of `mf query` (or `mf query --saved-query`) as dicts of strings (column -> value);
+    `env` replaces the project's environment for `target` (a served build's own schema)."""
     output = project_dir / "target" / "mf_query.csv"
     command = [venv_bin("mf"), "query", "--csv", str(output)]
     if saved_query:
@@ -34,7 +37,13 @@ def mf_query(
         command += ["--order", ",".join(order_by)]
     if limit is not None:
         command += ["--limit", str(limit)]
-    completed = run_in_project(project_dir, command, target)
+    completed = (
+        run_in_project(project_dir, command, target)
+        if env is None
+        else subprocess.run(
+            command, cwd=project_dir, env=env, capture_output=True, text=True, check=False
+        )
+    )
     if completed.returncode != 0 or not output.exists():
         raise RuntimeError(f"mf query failed:\n{completed.stdout}\n{completed.stderr}")
     rows = list(csv.DictReader(io.StringIO(output.read_text())))

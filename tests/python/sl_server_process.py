@@ -3,11 +3,17 @@
 dbt-sl-sdk reads its URL formats from the environment when `dbtsl` is first imported, so a
 test module imports this module first (before dbtsl): importing it picks the two ports and
 sets the formats.
+
+With SAAS_KPIS_TEST_SERVE_TARGET=postgres (and the SAAS_KPIS_PG_* variables of a server, as
+`make postgres-parity` sets them), the build is made on PostgreSQL, in a schema of its own named
+after the project copy, published as a PostgreSQL snapshot and served from the warehouse.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,12 +23,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+import psycopg2
 import requests
 from adbc_driver_flightsql import DatabaseOptions
 from adbc_driver_flightsql import dbapi as flightsql
 
 from saas_kpis.project import DUCKDB_FILE, copy_project, project_env, venv_bin
-from saas_kpis.server.snapshots import publish
+from saas_kpis.semantic import MANIFEST_FILE
+from saas_kpis.server.snapshots import publish, publish_target
+from saas_kpis.server.warehouse_targets import WarehouseTarget
 
 
 def free_port() -> int:
@@ -38,6 +48,62 @@ os.environ["DBT_SL_GRAPHQL_URL_FORMAT"] = f"http://{{server_host}}:{GRAPHQL_PORT
 os.environ["DBT_SL_ADBC_URL_FORMAT"] = f"grpc://{{server_host}}:{FLIGHT_PORT}"
 TOKEN = "test-token-5c1d"
 ENVIRONMENT_ID = 7
+# The profile target the served build is made on: `dev` (DuckDB, served from a snapshot copy)
+# or `postgres` (served from the warehouse).
+SERVE_TARGET = os.environ.get("SAAS_KPIS_TEST_SERVE_TARGET", "dev")
+ON_POSTGRES = SERVE_TARGET == "postgres"
+DIALECT = "POSTGRES" if ON_POSTGRES else "DUCKDB"
+
+
+def target_env(project_dir: Path) -> dict[str, str]:
+    """dbt's, mf's and the server's environment for the project copy on SERVE_TARGET: on
+    PostgreSQL its own schema, so that it clashes neither with the parity build (the profile's
+    default schema) nor with another copy."""
+    env = project_env(project_dir, SERVE_TARGET)
+    if ON_POSTGRES:
+        env["SAAS_KPIS_PG_SCHEMA"] = "sl_" + re.sub(r"\W", "_", project_dir.name.lower())
+    return env
+
+
+def publish_build(project_dir: Path) -> Path:
+    """Publish the project copy's finished build to its serving/, as `make publish` does on
+    SERVE_TARGET; returns the snapshot."""
+    manifest = project_dir / "target" / MANIFEST_FILE
+    if ON_POSTGRES:
+        target = WarehouseTarget(adapter="postgres", profile="saas_kpis", target=SERVE_TARGET)
+        return publish_target(target, manifest, project_dir / "serving")
+    return publish(project_dir / DUCKDB_FILE, manifest, project_dir / "serving")
+
+
+def warehouse_rows(project_dir: Path, sql: str) -> list[tuple]:
+    """Rows of SQL run directly on the project copy's warehouse (not through the server)."""
+    if ON_POSTGRES:
+        env = target_env(project_dir)
+        connection = psycopg2.connect(
+            host=env.get("SAAS_KPIS_PG_HOST", "127.0.0.1"),
+            port=env.get("SAAS_KPIS_PG_PORT", "5432"),
+            user=env.get("SAAS_KPIS_PG_USER", "postgres"),
+            password=env.get("SAAS_KPIS_PG_PASSWORD", ""),
+            dbname=env.get("SAAS_KPIS_PG_DBNAME", "saas_kpis"),
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                return cursor.fetchall()
+        finally:
+            connection.close()
+    with duckdb.connect(str(project_dir / DUCKDB_FILE), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def relation_name(project_dir: Path, model: str) -> str:
+    """A model's relation as dbt built it (database, schema and name, quoted)."""
+    nodes = json.loads((project_dir / "target" / "manifest.json").read_text())["nodes"]
+    return next(
+        node["relation_name"]
+        for node in nodes.values()
+        if node["resource_type"] == "model" and node["name"] == model
+    )
 
 
 def start_server(
@@ -51,7 +117,7 @@ def start_server(
     """`python -m saas_kpis.server serve` on the project's serving/, ready to answer; `extra_env`
     sets more of the server's settings."""
     env = {
-        **project_env(project_dir),
+        **target_env(project_dir),
         "SAAS_KPIS_SERVING_DIR": str(project_dir / "serving"),
         "SAAS_KPIS_SL_TOKENS": ",".join(tokens),
         "SAAS_KPIS_SL_GRAPHQL_PORT": str(GRAPHQL_PORT),
@@ -105,25 +171,26 @@ class Served:
     serving_dir: Path
     process: subprocess.Popen
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment for dbt and mf on the served build's target."""
+        return target_env(self.project_dir)
+
 
 def build_and_publish(directory: Path) -> Path:
-    """One build of the shipped seeds in a copy of the project under `directory`, published to
-    its serving/; returns the project copy."""
+    """One build of the shipped seeds in a copy of the project under `directory` on
+    SERVE_TARGET, published to its serving/; returns the project copy."""
     project_dir = copy_project(directory)
     built = subprocess.run(
         [venv_bin("dbt"), "build"],
         cwd=project_dir,
-        env={**project_env(project_dir), "SAAS_KPIS_THREADS": "2"},
+        env={**target_env(project_dir), "SAAS_KPIS_THREADS": "2"},
         capture_output=True,
         text=True,
         check=False,
     )
     assert built.returncode == 0, built.stdout[-3000:]
-    publish(
-        project_dir / DUCKDB_FILE,
-        project_dir / "target" / "semantic_manifest.json",
-        project_dir / "serving",
-    )
+    publish_build(project_dir)
     return project_dir
 
 

@@ -1,0 +1,203 @@
+"""Serving from PostgreSQL: the server's connection pool against a real PostgreSQL server.
+
+The pool (saas_kpis/semantic/postgres_warehouse.py) is opened from the `postgres` target of
+the project's dbt profile, as the server opens it, and these tests check what makes it safe to
+serve clients from the warehouse: its sessions refuse writes, a statement that runs past the
+statement timeout is cancelled with a clear error and leaves the pool usable, more concurrent
+queries than connections wait for a connection instead of failing, and a connection whose
+backend was terminated is replaced rather than reused. The client suites (test_sl_server,
+test_sl_catalog) run against a PostgreSQL-served build in the same `make postgres-parity` run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from decimal import Decimal
+
+import psycopg2
+import pyarrow as pa
+import pytest
+from throwaway_server import connection_parameters
+
+from saas_kpis.project import REPO_ROOT
+from saas_kpis.semantic.postgres_warehouse import (
+    PoolSettings,
+    PostgresPool,
+    PostgresWarehouse,
+    StatementTimeoutError,
+    WarehouseQueryError,
+    connection_from_profile,
+)
+
+if not os.environ.get("SAAS_KPIS_PG_HOST"):
+    raise RuntimeError(
+        "the PostgreSQL serving tests need a server named by SAAS_KPIS_PG_HOST: "
+        "`make postgres-parity` starts one"
+    )
+
+PROBE_TABLE = "public.serving_write_probe"
+
+
+@contextmanager
+def serving_pool(size: int, timeout_seconds: float = 60.0) -> Iterator[PostgresPool]:
+    """A pool as the server opens it, named uniquely so a test can find its own sessions."""
+    settings = PoolSettings(
+        size=size,
+        statement_timeout_seconds=timeout_seconds,
+        application_name=f"saas_kpis_test_{uuid.uuid4().hex[:8]}",
+    )
+    connection = connection_from_profile(REPO_ROOT / "profiles", "saas_kpis", "postgres")
+    pool = PostgresPool(connection, settings)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def admin(sql: str) -> list[tuple]:
+    """SQL on an ordinary (read-write) connection of the same server."""
+    connection = psycopg2.connect(**connection_parameters())
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
+def backends(pool: PostgresPool) -> set[int]:
+    rows = admin(
+        "select pid from pg_stat_activity "
+        f"where application_name = '{pool.settings.application_name}'"
+    )
+    return {row[0] for row in rows}
+
+
+def test_the_serving_connections_refuse_writes() -> None:
+    admin(f"drop table if exists {PROBE_TABLE}; create table {PROBE_TABLE} as select 1 as x")
+    try:
+        with serving_pool(size=1) as pool:
+            for statement in (
+                f"insert into {PROBE_TABLE} values (2)",
+                f"delete from {PROBE_TABLE}",
+                f"drop table {PROBE_TABLE}",
+                "create table public.serving_create_probe (x int)",
+                "create temporary table serving_temp_probe (x int)",
+                "select 1 as x into public.serving_select_into_probe",
+            ):
+                with pytest.raises(WarehouseQueryError, match="in a read-only transaction"):
+                    pool.query(statement)
+            assert pool.query("show transaction_read_only").column(0).to_pylist() == ["on"]
+            assert pool.query(f"select x from {PROBE_TABLE}").column("x").to_pylist() == [1]
+            with pytest.raises(PermissionError):
+                PostgresWarehouse(pool).execute(f"delete from {PROBE_TABLE}")
+        assert admin(f"select x from {PROBE_TABLE}") == [(1,)]
+        assert admin("select to_regclass('public.serving_create_probe')") == [(None,)]
+    finally:
+        admin(f"drop table if exists {PROBE_TABLE}")
+
+
+def test_a_statement_past_the_timeout_is_cancelled_and_the_pool_stays_usable() -> None:
+    with serving_pool(size=1, timeout_seconds=1) as pool:
+        started = time.monotonic()
+        with pytest.raises(StatementTimeoutError) as raised:
+            pool.query("select pg_sleep(5)")
+        elapsed = time.monotonic() - started
+        assert 0.9 < elapsed < 4, elapsed
+        assert str(raised.value) == (
+            "query cancelled: it ran longer than the statement timeout of 1 s"
+        )
+        # The one connection of the pool was not lost: it answers the next query.
+        before = backends(pool)
+        assert pool.query("select 41 + 1 as answer").column("answer").to_pylist() == [42]
+        assert backends(pool) == before and len(before) == 1
+
+
+def test_more_concurrent_queries_than_connections_all_succeed() -> None:
+    with serving_pool(size=2) as pool:
+
+        def run(index: int) -> tuple[int, int]:
+            table = pool.query(f"select {index} as n, pg_backend_pid() as pid from pg_sleep(0.2)")
+            return table.column("n")[0].as_py(), table.column("pid")[0].as_py()
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=12) as executor:
+            results = list(executor.map(run, range(12)))
+        elapsed = time.monotonic() - started
+        assert [n for n, _ in results] == list(range(12))
+        pids = {pid for _, pid in results}
+        assert len(pids) == 2 and pids == backends(pool)
+        # Twelve 0.2 s queries on two connections take at least six rounds.
+        assert elapsed >= 1.1, elapsed
+
+
+def test_a_terminated_backend_is_replaced(caplog: pytest.LogCaptureFixture) -> None:
+    with serving_pool(size=2) as pool:
+        assert pool.query("select 1 as one").num_rows == 1
+        terminated = backends(pool)
+        assert len(terminated) == 2
+        admin(
+            "select pg_terminate_backend(pid) from pg_stat_activity "
+            f"where application_name = '{pool.settings.application_name}'"
+        )
+        deadline = time.monotonic() + 10
+        while backends(pool) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Every query succeeds: each dead connection is discarded and the query rerun on a new one.
+        with ThreadPoolExecutor(max_workers=4) as executor:
+            pids = list(executor.map(lambda _: pool.query("select pg_backend_pid()"), range(8)))
+        served_by = {table.column(0)[0].as_py() for table in pids}
+        assert served_by and not served_by & terminated
+        assert caplog.text.count("a warehouse connection broke") == 2, caplog.text
+        assert backends(pool) == served_by and len(served_by) <= 2
+
+
+def test_results_are_typed_from_the_column_types() -> None:
+    with serving_pool(size=1) as pool:
+        table = pool.query(
+            "select 1::int4 as i4, 2::int8 as i8, 1.25::numeric(10, 2) as exact, "
+            "sum(3::int8) as summed, 0.5::float8 as ratio, 'pro'::text as tier, "
+            "true as flag, date '2026-06-30' as day, "
+            "date_trunc('month', date '2026-06-30') as month, "
+            "timestamp '2026-06-30 12:00:00' as at, null::int4 as nothing"
+        )
+        empty = pool.query("select 1::int4 as i4, now() as at where false")
+    assert table.schema == pa.schema(
+        [
+            ("i4", pa.int32()),
+            ("i8", pa.int64()),
+            ("exact", pa.decimal128(10, 2)),
+            ("summed", pa.float64()),
+            ("ratio", pa.float64()),
+            ("tier", pa.string()),
+            ("flag", pa.bool_()),
+            ("day", pa.date32()),
+            ("month", pa.timestamp("us")),
+            ("at", pa.timestamp("us")),
+            ("nothing", pa.int32()),
+        ]
+    )
+    assert table.to_pylist() == [
+        {
+            "i4": 1,
+            "i8": 2,
+            "exact": Decimal("1.25"),
+            "summed": 3.0,
+            "ratio": 0.5,
+            "tier": "pro",
+            "flag": True,
+            "day": dt.date(2026, 6, 30),
+            "month": dt.datetime(2026, 6, 1),
+            "at": dt.datetime(2026, 6, 30, 12),
+            "nothing": None,
+        }
+    ]
+    assert empty.num_rows == 0
+    assert empty.schema == pa.schema([("i4", pa.int32()), ("at", pa.timestamp("us"))])
