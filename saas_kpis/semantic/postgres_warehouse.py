@@ -272,7 +272,13 @@ class PostgresPool:
 
     def _run(self, sql: str) -> pa.Table:
         pool = self._threaded_pool()
-        connection: _ServingConnection = pool.getconn()
+        try:
+            connection: _ServingConnection = pool.getconn()
+        except psycopg2.Error as error:  # a new connection, refused
+            raise WarehouseQueryError(
+                f"cannot connect to the warehouse ({self.connection.description}): "
+                f"{_first_line(error)}"
+            ) from None
         broken = False
         try:
             self._prepare(connection)
@@ -299,16 +305,19 @@ class PostgresPool:
                 "retry later"
             )
         try:
-            try:
-                return self._run(sql)
-            except _BrokenConnectionError as broken:
-                log.warning("a warehouse connection broke (%s); replaced", _first_line(broken))
+            # When the server restarts, every idle connection of the pool is dead: each is
+            # discarded in turn, and by the last attempt the pool has to open a new one.
+            for _ in range(self.settings.size):
                 try:
                     return self._run(sql)
-                except _BrokenConnectionError as again:
-                    raise WarehouseQueryError(
-                        f"lost the connection to the warehouse: {_first_line(again.error)}"
-                    ) from None
+                except _BrokenConnectionError as broken:
+                    log.warning("a warehouse connection broke (%s); replaced", _first_line(broken))
+            try:
+                return self._run(sql)
+            except _BrokenConnectionError as again:
+                raise WarehouseQueryError(
+                    f"lost the connection to the warehouse: {_first_line(again.error)}"
+                ) from None
         except psycopg2.Error as error:
             raise self._client_error(error) from None
         finally:

@@ -5,8 +5,10 @@ the project's dbt profile, as the server opens it, and these tests check what ma
 serve clients from the warehouse: its sessions refuse writes, a statement that runs past the
 statement timeout is cancelled with a clear error and leaves the pool usable, more concurrent
 queries than connections wait for a connection instead of failing, and a connection whose
-backend was terminated is replaced rather than reused. The client suites (test_sl_server,
-test_sl_catalog) run against a PostgreSQL-served build in the same `make postgres-parity` run.
+backend was terminated is replaced rather than reused. Last, a server on a PostgreSQL build
+with a tiny statement timeout shows clients the timeout as a clean error on both APIs. The
+client suites (test_sl_server, test_sl_catalog) run against a PostgreSQL-served build in the
+same `make postgres-parity` run.
 """
 
 from __future__ import annotations
@@ -19,11 +21,27 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg2
 import pyarrow as pa
 import pytest
+from sl_server_process import (
+    ENVIRONMENT_ID,
+    GRAPHQL_URL,
+    HOST,
+    TOKEN,
+    adbc_connection,
+    build_and_publish,
+    serving,
+)
 from throwaway_server import connection_parameters
+
+# isort: split
+import adbc_driver_flightsql.dbapi as flightsql
+import requests
+from dbtsl import SemanticLayerClient
+from dbtsl.error import QueryFailedError
 
 from saas_kpis.project import REPO_ROOT
 from saas_kpis.semantic.postgres_warehouse import (
@@ -201,3 +219,35 @@ def test_results_are_typed_from_the_column_types() -> None:
     ]
     assert empty.num_rows == 0
     assert empty.schema == pa.schema([("i4", pa.int32()), ("at", pa.timestamp("us"))])
+
+
+@pytest.fixture(scope="module")
+def postgres_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped seeds built on PostgreSQL (in a schema of its own) and published."""
+    return build_and_publish(tmp_path_factory.mktemp("pg_serving"), target="postgres")
+
+
+def test_clients_see_the_statement_timeout_as_a_clean_error(postgres_build: Path) -> None:
+    expected = "query cancelled: it ran longer than the statement timeout of 0.001 s"
+    settings = {"SAAS_KPIS_SL_STATEMENT_TIMEOUT_SECONDS": "0.001", "SAAS_KPIS_SL_PG_POOL_SIZE": "1"}
+    with serving(postgres_build, extra_env=settings, log_name="timeout.log"):
+        info = requests.post(
+            GRAPHQL_URL,
+            json={"query": f"{{ environmentInfo(environmentId: {ENVIRONMENT_ID}) {{ dialect }} }}"},
+            headers={"authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+        assert info.json()["data"]["environmentInfo"]["dialect"] == "POSTGRES"
+        client = SemanticLayerClient(environment_id=ENVIRONMENT_ID, auth_token=TOKEN, host=HOST)
+        with client.session():
+            # Metadata needs no warehouse; the query is planned, then cancelled by PostgreSQL.
+            assert "mrr" in {metric.name for metric in client.metrics()}
+            for _ in range(2):  # the pool's one connection serves the next query too
+                with pytest.raises(QueryFailedError) as raised:
+                    client.query(metrics=["mrr"], group_by=["metric_time__month"])
+                assert expected in str(raised.value)
+        with adbc_connection() as connection, connection.cursor() as cursor:
+            with pytest.raises(flightsql.Error) as flight_raised:
+                cursor.execute("{{ semantic_layer.query(metrics=['mrr']) }}")
+                cursor.fetch_arrow_table()
+            assert expected in str(flight_raised.value)

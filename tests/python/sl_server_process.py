@@ -55,23 +55,23 @@ ON_POSTGRES = SERVE_TARGET == "postgres"
 DIALECT = "POSTGRES" if ON_POSTGRES else "DUCKDB"
 
 
-def target_env(project_dir: Path) -> dict[str, str]:
-    """dbt's, mf's and the server's environment for the project copy on SERVE_TARGET: on
+def target_env(project_dir: Path, target: str = SERVE_TARGET) -> dict[str, str]:
+    """dbt's, mf's and the server's environment for the project copy on `target`: on
     PostgreSQL its own schema, so that it clashes neither with the parity build (the profile's
     default schema) nor with another copy."""
-    env = project_env(project_dir, SERVE_TARGET)
-    if ON_POSTGRES:
+    env = project_env(project_dir, target)
+    if target == "postgres":
         env["SAAS_KPIS_PG_SCHEMA"] = "sl_" + re.sub(r"\W", "_", project_dir.name.lower())
     return env
 
 
-def publish_build(project_dir: Path) -> Path:
-    """Publish the project copy's finished build to its serving/, as `make publish` does on
-    SERVE_TARGET; returns the snapshot."""
+def publish_build(project_dir: Path, target: str = SERVE_TARGET) -> Path:
+    """Publish the project copy's finished build on `target` to its serving/, as `make publish`
+    does; returns the snapshot."""
     manifest = project_dir / "target" / MANIFEST_FILE
-    if ON_POSTGRES:
-        target = WarehouseTarget(adapter="postgres", profile="saas_kpis", target=SERVE_TARGET)
-        return publish_target(target, manifest, project_dir / "serving")
+    if target == "postgres":
+        served_from = WarehouseTarget(adapter="postgres", profile="saas_kpis", target=target)
+        return publish_target(served_from, manifest, project_dir / "serving")
     return publish(project_dir / DUCKDB_FILE, manifest, project_dir / "serving")
 
 
@@ -177,20 +177,21 @@ class Served:
         return target_env(self.project_dir)
 
 
-def build_and_publish(directory: Path) -> Path:
-    """One build of the shipped seeds in a copy of the project under `directory` on
-    SERVE_TARGET, published to its serving/; returns the project copy."""
+def build_and_publish(directory: Path, target: str = SERVE_TARGET) -> Path:
+    """One build of the shipped seeds in a copy of the project under `directory` on `target`,
+    published to its serving/; returns the project copy. (The server needs no target: a
+    snapshot says what it serves from.)"""
     project_dir = copy_project(directory)
     built = subprocess.run(
         [venv_bin("dbt"), "build"],
         cwd=project_dir,
-        env={**target_env(project_dir), "SAAS_KPIS_THREADS": "2"},
+        env={**target_env(project_dir, target), "SAAS_KPIS_THREADS": "2"},
         capture_output=True,
         text=True,
         check=False,
     )
     assert built.returncode == 0, built.stdout[-3000:]
-    publish_build(project_dir)
+    publish_build(project_dir, target)
     return project_dir
 
 
