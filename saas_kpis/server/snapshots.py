@@ -32,7 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
-from saas_kpis.server.warehouse_targets import WAREHOUSE_FILE, PostgresPools, WarehouseTarget
+from saas_kpis.semantic.postgres_warehouse import WarehouseQueryError
+from saas_kpis.server.warehouse_targets import (
+    WAREHOUSE_FILE,
+    PostgresPools,
+    WarehouseTarget,
+    missing_relations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +136,19 @@ def publish_target(
     target: WarehouseTarget, manifest: Path, serving_dir: Path, keep: int = 3
 ) -> Path:
     """Publish a build that is served from its warehouse (PostgreSQL): the manifest and the
-    profile target's name, no data and no credentials."""
+    profile target's name, no data and no credentials; refused unless the warehouse holds the
+    relations the manifest reads."""
     if not manifest.is_file():
         raise FileNotFoundError(f"no semantic manifest at {manifest}; run dbt build first")
+    try:
+        missing = missing_relations(target, manifest)
+    except WarehouseQueryError as error:
+        raise PublishError(f"cannot check the {target.target} warehouse: {error}") from None
+    if missing:
+        raise PublishError(
+            f"the {target.target} warehouse lacks {', '.join(missing)}, which the semantic "
+            f"manifest reads; run dbt build with SAAS_KPIS_TARGET={target.target} first"
+        )
     serving_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="saas-kpis-target-") as scratch:
         reference = Path(scratch) / WAREHOUSE_FILE

@@ -71,6 +71,29 @@ def build_target(target: str, project_dir: Path = REPO_ROOT) -> WarehouseTarget:
     return WarehouseTarget(adapter=adapter, profile=profile, target=target)
 
 
+def missing_relations(target: WarehouseTarget, manifest: Path) -> list[str]:
+    """The relations the manifest's semantic models and time spines read that the target's
+    warehouse does not hold (a build that has not run there, or ran in another schema)."""
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    relations = sorted(
+        {model["node_relation"]["relation_name"] for model in document["semantic_models"]}
+        | {
+            spine["node_relation"]["relation_name"]
+            for spine in document["project_configuration"]["time_spines"]
+        }
+    )
+    literals = ", ".join("('" + relation.replace("'", "''") + "')" for relation in relations)
+    connection = connection_from_profile(profiles_dir(), target.profile, target.target)
+    pool = PostgresPool(connection, PoolSettings(size=1, statement_timeout_seconds=30))
+    try:
+        table = pool.query(
+            f"select name from (values {literals}) as wanted(name) where to_regclass(name) is null"
+        )
+    finally:
+        pool.close()
+    return table.column("name").to_pylist()
+
+
 class PostgresPools:
     """One connection pool per PostgreSQL target, opened when a snapshot first needs it."""
 

@@ -14,6 +14,7 @@ same `make postgres-parity` run.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 import uuid
@@ -44,6 +45,7 @@ from dbtsl import SemanticLayerClient
 from dbtsl.error import QueryFailedError
 
 from saas_kpis.project import REPO_ROOT
+from saas_kpis.semantic import MANIFEST_FILE
 from saas_kpis.semantic.postgres_warehouse import (
     PoolSettings,
     PostgresPool,
@@ -52,6 +54,8 @@ from saas_kpis.semantic.postgres_warehouse import (
     WarehouseQueryError,
     connection_from_profile,
 )
+from saas_kpis.server.snapshots import PublishError, publish_target, snapshots
+from saas_kpis.server.warehouse_targets import WarehouseTarget
 
 if not os.environ.get("SAAS_KPIS_PG_HOST"):
     raise RuntimeError(
@@ -251,3 +255,28 @@ def test_clients_see_the_statement_timeout_as_a_clean_error(postgres_build: Path
                 cursor.execute("{{ semantic_layer.query(metrics=['mrr']) }}")
                 cursor.fetch_arrow_table()
             assert expected in str(flight_raised.value)
+
+
+def test_a_postgres_snapshot_names_the_target_and_needs_the_built_relations(
+    postgres_build: Path, tmp_path: Path
+) -> None:
+    serving_dir = postgres_build / "serving"
+    (published,) = snapshots(serving_dir)
+    assert sorted(path.name for path in published.iterdir()) == [
+        MANIFEST_FILE,
+        "snapshot.json",
+        "warehouse.json",
+    ]
+    target = WarehouseTarget.read(published / "warehouse.json")
+    assert target == WarehouseTarget(adapter="postgres", profile="saas_kpis", target="postgres")
+    # A manifest that reads a relation the warehouse lacks (a build that never ran there).
+    manifest = json.loads((postgres_build / "target" / MANIFEST_FILE).read_text())
+    relation = manifest["semantic_models"][0]["node_relation"]
+    relation["relation_name"] = relation["relation_name"].replace(
+        relation["schema_name"], "never_built"
+    )
+    unbuilt = tmp_path / MANIFEST_FILE
+    unbuilt.write_text(json.dumps(manifest))
+    with pytest.raises(PublishError, match=r"never_built.*run dbt build"):
+        publish_target(target, unbuilt, serving_dir)
+    assert snapshots(serving_dir) == [published]
