@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
-from saas_kpis.semantic.postgres_warehouse import WarehouseQueryError
+from saas_kpis.semantic.postgres_warehouse import PoolSettings, WarehouseQueryError
 from saas_kpis.server.warehouse_targets import (
     WAREHOUSE_FILE,
     PostgresPools,
@@ -226,7 +226,7 @@ class Snapshot:
         verify(path)
         if (path / WAREHOUSE_FILE).is_file():
             if postgres is None:
-                raise PublishError("this snapshot serves PostgreSQL; the server has no pools")
+                raise RuntimeError("a snapshot of a PostgreSQL build opens on PostgresPools")
             pool = postgres.pool(WarehouseTarget.read(path / WAREHOUSE_FILE))
             return cls(path.name, path, SemanticLayer.open_postgres(pool, path / MANIFEST_FILE))
         warehouse = next(p for p in path.iterdir() if p.suffix == ".duckdb")
@@ -241,7 +241,8 @@ class SnapshotStore:
     ) -> None:
         self.serving_dir = serving_dir
         self.poll_seconds = poll_seconds
-        self.postgres = postgres
+        # The pools outlive snapshots: every snapshot of one PostgreSQL target shares its pool.
+        self.postgres = postgres or PostgresPools(PoolSettings())
         self._current: Snapshot | None = None
         self.refused: dict[str, str] = {}  # snapshot id: why it is not served
         self._lock = threading.Lock()

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
+from dbt.exceptions import DbtProfileError
 
 from saas_kpis.project import REPO_ROOT
 from saas_kpis.semantic.postgres_warehouse import (
@@ -63,7 +64,15 @@ def project_profile(project_dir: Path = REPO_ROOT) -> str:
 def build_target(target: str, project_dir: Path = REPO_ROOT) -> WarehouseTarget:
     """The profile target `dbt build` runs on (SAAS_KPIS_TARGET), with its adapter type."""
     profile = project_profile(project_dir)
-    adapter = str(render_profile_target(profiles_dir(), profile, target).get("type"))
+    try:
+        adapter = str(render_profile_target(profiles_dir(), profile, target).get("type"))
+    except (LookupError, DbtProfileError) as error:
+        # dbt's message: a "Runtime Error" heading, then the reason over indented lines.
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        message = " ".join(line for line in lines if line != "Runtime Error")
+        raise ValueError(
+            f"cannot read target {target!r} of dbt profile {profile!r}: {message}"
+        ) from None
     if adapter not in SERVED_ADAPTERS:
         raise ValueError(
             f"the server serves DuckDB and PostgreSQL builds; target {target!r} is {adapter}"
@@ -75,12 +84,10 @@ def missing_relations(target: WarehouseTarget, manifest: Path) -> list[str]:
     """The relations the manifest's semantic models and time spines read that the target's
     warehouse does not hold (a build that has not run there, or ran in another schema)."""
     document = json.loads(manifest.read_text(encoding="utf-8"))
+    spines = document.get("project_configuration", {}).get("time_spines", [])
     relations = sorted(
         {model["node_relation"]["relation_name"] for model in document["semantic_models"]}
-        | {
-            spine["node_relation"]["relation_name"]
-            for spine in document["project_configuration"]["time_spines"]
-        }
+        | {spine["node_relation"]["relation_name"] for spine in spines}
     )
     literals = ", ".join("('" + relation.replace("'", "''") + "')" for relation in relations)
     connection = connection_from_profile(profiles_dir(), target.profile, target.target)
