@@ -19,6 +19,7 @@ from saas_kpis.semantic import QueryRequest, SemanticLayer
 from saas_kpis.server.auth import Principal
 from saas_kpis.server.scopes import (
     Metadata,
+    errors_redacted,
     metadata_for,
     scoped_dimension_values_request,
     scoped_request,
@@ -59,18 +60,21 @@ class ServedLayer:
 
     def compile(self, request: QueryRequest, principal: Principal) -> str:
         layer = self.layer()
-        return layer.explain(scoped_request(layer, principal.scope, request, principal.name))
+        with errors_redacted(layer, principal.scope):
+            return layer.explain(scoped_request(layer, principal.scope, request, principal.name))
 
     def query(self, request: QueryRequest, principal: Principal) -> Answer:
         layer = self.layer()
-        sql = layer.explain(scoped_request(layer, principal.scope, request, principal.name))
+        with errors_redacted(layer, principal.scope):
+            sql = layer.explain(scoped_request(layer, principal.scope, request, principal.name))
         return Answer(sql=sql, table=layer.execute(sql))
 
     def dimension_values(self, request: QueryRequest, principal: Principal) -> pa.Table:
         layer = self.layer()
-        return layer.dimension_values(
-            scoped_dimension_values_request(layer, principal.scope, request, principal.name)
-        )
+        with errors_redacted(layer, principal.scope):
+            return layer.dimension_values(
+                scoped_dimension_values_request(layer, principal.scope, request, principal.name)
+            )
 
 
 def public_message(error: BaseException) -> str:

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 SCHEMA = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
 # Where BearerAuth leaves the authenticated principal in the ASGI scope of a request.
 PRINCIPAL_KEY = "saas_kpis.principal"
+SCOPED_PAGES = "the dashboards show every metric; this token is scoped to some of them"
 MAX_KEPT_QUERIES = 500
 POLL_WAIT_SECONDS = 2.0
 
@@ -467,6 +468,11 @@ class BearerAuth:
             values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
             pages = scope.get("path", "").startswith(dashboards.PREFIX)
             principal = self.tokens.identify(values, basic=pages)
+            if pages and principal is not None and not principal.scope.unscoped:
+                # The pages show every metric of the snapshot; a scoped token may not see them.
+                response = JSONResponse({"errors": [{"message": SCOPED_PAGES}]}, status_code=403)
+                await response(scope, receive, send)
+                return
             if principal is None:
                 challenge = 'Basic realm="saas-kpis dashboards"' if pages else "Bearer"
                 response = JSONResponse(

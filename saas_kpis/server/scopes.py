@@ -18,6 +18,9 @@ to one segment of rows (a MetricFlow where filter, the row filter). The rules, a
 - A saved query runs only when all its metrics are visible, with the row filter added to its own
   where filters (MetricFlow merges the two).
 
+MetricFlow's errors name the metrics it resolved, a derived metric's inputs included; for a scoped
+token the names of metrics outside its scope are replaced in them (`errors_redacted`).
+
 The visible metrics of a (snapshot layer, scope) pair are computed once: validating the row filter
 for each metric costs MetricFlow planning time.
 """
@@ -25,10 +28,13 @@ for each metric costs MetricFlow planning time.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from metricflow_semantic_interfaces.implementations.filters.where_filter import (
     PydanticWhereFilter,
@@ -48,6 +54,9 @@ from saas_kpis.server.statements import StatementError
 log = logging.getLogger(__name__)
 
 TIER_KEY = "tier"
+HIDDEN = "<hidden>"
+# The libraries whose errors describe a request (as `adapter.CLIENT_ERROR_MODULES`).
+PLANNER_MODULES = ("metricflow", "dbt_semantic_interfaces")
 
 
 @dataclass(frozen=True)
@@ -142,7 +151,20 @@ class ScopedView:
         self.layer = layer
         self.scope = scope
         self.holder = holder  # the token's name, for the log
-        self.visible = VISIBLE.of(layer, scope)
+
+    @cached_property
+    def visible(self) -> frozenset[str]:
+        # Computed on first use, so that building a view costs nothing on an event loop; the
+        # transports read metadata in worker threads.
+        return VISIBLE.of(self.layer, self.scope)
+
+    def redact(self, message: str) -> str:
+        """A message with the names of the metrics outside the scope replaced."""
+        hidden = sorted(set(self.layer.manifest_metrics) - self.visible, key=len, reverse=True)
+        if not hidden:
+            return message
+        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, hidden)) + r")\b")
+        return pattern.sub(HIDDEN, message)
 
     @property
     def dialect(self) -> str:
@@ -207,6 +229,21 @@ class ScopedView:
         if not request.metrics:
             raise StatementError("dimension_values needs metrics=[...] for this token")
         return self.query_request(request)
+
+
+@contextmanager
+def errors_redacted(layer: SemanticLayer, scope: Scope) -> Iterator[None]:
+    """Planning under a scope: MetricFlow's errors (which name a derived metric's inputs) reach
+    a scoped token without the names of metrics outside its scope."""
+    if scope.unscoped:
+        yield
+        return
+    try:
+        yield
+    except Exception as error:
+        if not type(error).__module__.startswith(PLANNER_MODULES):
+            raise
+        raise StatementError(ScopedView(layer, scope).redact(str(error))) from None
 
 
 # What the transports read metadata from: the layer itself for an unscoped token.

@@ -669,3 +669,29 @@ def test_flight_metadata_and_catalog_list_only_what_the_scope_allows(served: Ser
     all_dimensions = flight(TOKEN, "select * from metadata.dimensions")
     tier_names = set(tier_dimensions.column("qualified_name").to_pylist())
     assert tier_names < set(all_dimensions.column("qualified_name").to_pylist())
+
+
+def test_planner_errors_do_not_name_metrics_outside_the_scope(served: Served) -> None:
+    typo = "{{ Dimension('account_month__plan_tierr') }} = 'x'"
+    _, unscoped = graphql_query(TOKEN, metrics=["arr"], where=[typo])
+    # MetricFlow names the derived metric's input in its error...
+    assert "SimpleMetric('mrr')" in unscoped
+    # ...which a token that may see arr but not mrr gets without the name.
+    _, scoped = graphql_query(LIST_TOKEN, metrics=["arr"], where=[typo])
+    assert "SimpleMetric('<hidden>')" in scoped and "mrr" not in scoped
+    assert "ComplexMetric('arr')" in scoped
+    _, compiled = compile_sql(LIST_TOKEN, metrics=["arr"], where=[typo])
+    assert compiled == scoped
+
+
+def test_scoped_tokens_may_not_open_the_dashboards(served: Served) -> None:
+    url = GRAPHQL_URL.replace("/api/graphql", "/dashboards/")
+    for token in (ROW_TOKEN, LIST_TOKEN, TIER_TOKEN):
+        bearer = requests.get(url, headers={"authorization": f"Bearer {token}"}, timeout=30)
+        basic = requests.get(url, auth=("viewer", token), timeout=30)
+        assert bearer.status_code == basic.status_code == 403
+        assert "scoped" in bearer.json()["errors"][0]["message"]
+    for token in (TOKEN, PLAIN_FILE_TOKEN):
+        response = requests.get(url, auth=("viewer", token), timeout=30)
+        # 503 while the first render of the pages is under way.
+        assert response.status_code in (200, 503)
