@@ -453,12 +453,14 @@ class SemanticLayer:
         return (statement if descriptions else statement.without_descriptions).sql
 
     def explain_dimension_values(self, request: QueryRequest) -> str:
-        """The SQL of the distinct values of one group-by item (for the given metrics)."""
+        """The SQL of the distinct values of one group-by item (for the given metrics, under
+        the request's where filters)."""
         if request.metrics:
             self.check_metrics(request.metrics)
         mf_request = MetricFlowQueryRequest.create(
             metric_names=list(request.metrics) or None,
             group_by_names=list(request.group_by),
+            where_constraints=list(request.where) or None,
             query_type=MetricFlowQueryType.DIMENSION_VALUES,
         )
         with PLANNING_LOCK:

@@ -3,7 +3,8 @@
 `snapshots` publishes finished builds and watches for the newest (`warehouse_targets`: the
 snapshots of PostgreSQL builds, served from the warehouse through a pool); `adapter` gives both
 transports the served snapshot's semantic layer and client-safe errors; `auth` is the one
-bearer-token check; `statements` and `table_statements` parse and whitelist what clients send;
+bearer-token check; `scopes` narrows what a token of the token file (`token_file`) may see;
+`statements` and `table_statements` parse and whitelist what clients send;
 `graphql` and `flight` are the two transports, each serialising its own wire format from the
 layer's typed metadata. Flight's pieces: `flight_sql_protocol` (the protobuf messages),
 `statement_results` (what a statement returns), `flight_catalog` (what a schema browser lists)

@@ -5,6 +5,7 @@ SAAS_KPIS_SL_TOKENS, SAAS_KPIS_SL_HOST, SAAS_KPIS_SL_GRAPHQL_PORT, SAAS_KPIS_SL_
 SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH; with a PostgreSQL
 build (SAAS_KPIS_TARGET=postgres) also SAAS_KPIS_SL_PG_POOL_SIZE and
 SAAS_KPIS_SL_STATEMENT_TIMEOUT_SECONDS.
+Scoped tokens: SAAS_KPIS_SL_TOKEN_FILE (`python -m saas_kpis.server token NAME` makes an entry).
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT
 from saas_kpis.semantic.postgres_warehouse import PoolSettings
+
+if TYPE_CHECKING:
+    from saas_kpis.server.auth import TokenCheck
+    from saas_kpis.server.snapshots import SnapshotStore
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -48,9 +54,10 @@ def publish_command() -> int:
     return 0
 
 
-def tokens_from_environment() -> list[str]:
+def tokens_from_environment(generate: bool = True) -> list[str]:
+    """The unscoped tokens; with none set (and `generate`), one random token for this run."""
     tokens = [t.strip() for t in os.environ.get("SAAS_KPIS_SL_TOKENS", "").split(",") if t.strip()]
-    if not tokens:
+    if not tokens and generate:
         token = secrets.token_urlsafe(24)
         print(
             f"SAAS_KPIS_SL_TOKENS is not set; this run accepts the token: {token}", file=sys.stderr
@@ -69,16 +76,56 @@ def postgres_pool_settings() -> PoolSettings:
     )
 
 
+def token_check_from_environment(store: SnapshotStore) -> TokenCheck:
+    """The token check of SAAS_KPIS_SL_TOKENS and SAAS_KPIS_SL_TOKEN_FILE; a bad token file
+    raises TokenFileError. The file's names are checked against the snapshot served at start,
+    if there is one (a later snapshot without a named metric only narrows the scope)."""
+    from saas_kpis.server.auth import TokenCheck, token_sha256
+    from saas_kpis.server.token_file import TokenFileError, check_against_layer, load_token_file
+
+    file_name = os.environ.get("SAAS_KPIS_SL_TOKEN_FILE", "").strip()
+    if not file_name:
+        return TokenCheck(tokens_from_environment())
+    path = Path(file_name)
+    file_tokens = load_token_file(path)
+    snapshot = store.current_or_none()
+    if snapshot is not None:
+        check_against_layer(path, file_tokens, snapshot.layer)
+    plain = tokens_from_environment(generate=False)
+    hashes = {token.sha256: token.name for token in file_tokens}
+    for token in plain:
+        if token_sha256(token) in hashes:
+            raise TokenFileError(
+                f"{path}: the token of {hashes[token_sha256(token)]} is also in "
+                "SAAS_KPIS_SL_TOKENS, which would make it unscoped"
+            )
+    return TokenCheck(plain, [token.hashed() for token in file_tokens])
+
+
+def token_command(name: str) -> int:
+    from saas_kpis.server.token_file import TokenFileError, new_token_line
+
+    try:
+        token, line = new_token_line(name)
+    except TokenFileError as error:
+        print(f"token: {error}", file=sys.stderr)
+        return 2
+    print(f"token (give it to its holder; the server keeps only its hash):\n{token}\n")
+    print("entry for SAAS_KPIS_SL_TOKEN_FILE (add a scope: metrics, metric_tiers, row_filter):")
+    print(line, end="")
+    return 0
+
+
 def serve_command() -> int:
     import uvicorn
 
     from saas_kpis.dashboards.render import Sources
     from saas_kpis.server.adapter import ServedLayer
-    from saas_kpis.server.auth import TokenCheck
     from saas_kpis.server.dashboards import DashboardPages
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
     from saas_kpis.server.snapshots import SnapshotStore
+    from saas_kpis.server.token_file import TokenFileError
     from saas_kpis.server.warehouse_targets import PostgresPools
 
     host = os.environ.get("SAAS_KPIS_SL_HOST", "127.0.0.1")
@@ -91,7 +138,6 @@ def serve_command() -> int:
     graphql_port = int(os.environ.get("SAAS_KPIS_SL_GRAPHQL_PORT", "8180"))
     flight_port = int(os.environ.get("SAAS_KPIS_SL_FLIGHT_PORT", "8181"))
     environment_id = int(os.environ.get("SAAS_KPIS_SL_ENVIRONMENT_ID", "1"))
-    tokens = TokenCheck(tokens_from_environment())
     # pyarrow.flight appends the formatted Python traceback of a handler's exception to the
     # error it sends; with no frames the client sees only the exception's message.
     sys.tracebacklimit = 0
@@ -99,6 +145,12 @@ def serve_command() -> int:
     postgres = PostgresPools(postgres_pool_settings())
     store = SnapshotStore(serving_dir(), postgres=postgres)
     store.start()
+    try:
+        tokens = token_check_from_environment(store)
+    except TokenFileError as error:
+        store.stop()
+        print(f"SAAS_KPIS_SL_TOKEN_FILE: {error}", file=sys.stderr)
+        return 2
     if store.current_or_none() is None:
         print(
             f"no published build in {serving_dir()} yet; serving as soon as one appears",
@@ -136,8 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m saas_kpis.server", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("command", choices=["serve", "publish"])
+    parser.add_argument("command", choices=["serve", "publish", "token"])
+    parser.add_argument("name", nargs="?", help="token: the name of the new token-file entry")
     args = parser.parse_args(argv)
+    if args.command == "token":
+        return token_command(args.name or "new-token")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

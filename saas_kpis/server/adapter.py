@@ -18,6 +18,13 @@ import pyarrow as pa
 from saas_kpis.semantic import QueryRequest, SemanticLayer
 from saas_kpis.semantic.postgres_warehouse import WarehouseQueryError
 from saas_kpis.server.auth import Principal
+from saas_kpis.server.scopes import (
+    Metadata,
+    errors_redacted,
+    metadata_for,
+    scoped_dimension_values_request,
+    scoped_request,
+)
 from saas_kpis.server.snapshots import NoSnapshotError, SnapshotStore
 from saas_kpis.server.statements import StatementError
 
@@ -48,16 +55,27 @@ class ServedLayer:
         """The current snapshot's layer; a request keeps it to the end, even if a newer appears."""
         return self.store.current().layer
 
+    def metadata(self, principal: Principal) -> Metadata:
+        """The current snapshot's metadata as the principal's scope sees it."""
+        return metadata_for(self.layer(), principal.scope, principal.name)
+
     def compile(self, request: QueryRequest, principal: Principal) -> str:
-        return self.layer().explain(request)
+        layer = self.layer()
+        with errors_redacted(layer, principal.scope):
+            return layer.explain(scoped_request(layer, principal.scope, request, principal.name))
 
     def query(self, request: QueryRequest, principal: Principal) -> Answer:
         layer = self.layer()
-        sql = layer.explain(request)
+        with errors_redacted(layer, principal.scope):
+            sql = layer.explain(scoped_request(layer, principal.scope, request, principal.name))
         return Answer(sql=sql, table=layer.execute(sql))
 
     def dimension_values(self, request: QueryRequest, principal: Principal) -> pa.Table:
-        return self.layer().dimension_values(request)
+        layer = self.layer()
+        with errors_redacted(layer, principal.scope):
+            return layer.dimension_values(
+                scoped_dimension_values_request(layer, principal.scope, request, principal.name)
+            )
 
 
 def public_message(error: BaseException) -> str:

@@ -113,7 +113,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         try:
             selected = parse_table_select(statement)
             if selected is not None:
-                layer = self.served.layer()
+                layer = self.served.metadata(principal)
                 return self.catalog.select(layer, selected, self.saved_query_function(principal))
             return run_call(self.served, principal, parse_statement(statement))
         except Exception as error:
@@ -141,7 +141,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         )
         try:
             return self.catalog.tables_table(
-                self.served.layer(), request, self.saved_query_function(principal)
+                self.served.metadata(principal), request, self.saved_query_function(principal)
             )
         except Exception as error:
             raise pa.ArrowInvalid(public_message(error)) from None

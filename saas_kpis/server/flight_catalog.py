@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from saas_kpis.semantic import QueryRequest, SemanticLayer
+from saas_kpis.server.scopes import Metadata, underlying_layer
 from saas_kpis.server.statement_results import METADATA_COLUMNS, metadata_table, table_of
 from saas_kpis.server.statements import Call, StatementError
 from saas_kpis.server.table_statements import TableSelect
@@ -173,14 +174,14 @@ class Catalog:
         self._lock = threading.Lock()
 
     @staticmethod
-    def tables(layer: SemanticLayer) -> list[ListedTable]:
+    def tables(layer: Metadata) -> list[ListedTable]:
         """Every listed table, ordered by schema and name."""
         listed = [ListedTable(METADATA, name, VIEW) for name in METADATA_VIEWS]
         listed += [ListedTable(SAVED_QUERIES, saved.name, TABLE) for saved in layer.saved_queries()]
         return sorted(listed, key=lambda t: (t.db_schema, t.name, t.type))
 
     @staticmethod
-    def rows(layer: SemanticLayer, table: ListedTable, query: QueryFunction) -> pa.Table:
+    def rows(layer: Metadata, table: ListedTable, query: QueryFunction) -> pa.Table:
         """A listed table's rows; a saved query's are computed by `query` (the served path)."""
         if table.db_schema == SAVED_QUERIES:
             return query(QueryRequest(saved_query=table.name))
@@ -193,16 +194,19 @@ class Catalog:
             return table_of(dimensions, METADATA_COLUMNS["dimensions"])
         return metadata_table(layer, Call(function=table.name))
 
-    def schema(self, layer: SemanticLayer, table: ListedTable, query: QueryFunction) -> pa.Schema:
+    def schema(self, layer: Metadata, table: ListedTable, query: QueryFunction) -> pa.Schema:
+        # A table's columns do not depend on the scope it is listed to, so schemas are kept
+        # per snapshot; a scope is only ever asked for the tables it lists.
+        snapshot = underlying_layer(layer)
         with self._lock:
-            known = self._schemas.setdefault(layer, {}).get(table)
+            known = self._schemas.setdefault(snapshot, {}).get(table)
         if known is None:
             known = self.rows(layer, table, query).schema
             with self._lock:
-                self._schemas.setdefault(layer, {})[table] = known
+                self._schemas.setdefault(snapshot, {})[table] = known
         return known
 
-    def resolve(self, layer: SemanticLayer, select: TableSelect) -> ListedTable:
+    def resolve(self, layer: Metadata, select: TableSelect) -> ListedTable:
         """The listed table a `select * from` names; a bare name must name exactly one."""
         *qualifiers, name = select.parts
         catalog = qualifiers[0] if len(qualifiers) == 2 else None
@@ -224,12 +228,12 @@ class Catalog:
             raise StatementError(f"{written} names more than one table; qualify it with a schema")
         return found[0]
 
-    def select(self, layer: SemanticLayer, select: TableSelect, query: QueryFunction) -> pa.Table:
+    def select(self, layer: Metadata, select: TableSelect, query: QueryFunction) -> pa.Table:
         table = self.rows(layer, self.resolve(layer, select), query)
         return table if select.limit is None else table.slice(0, select.limit)
 
     def tables_table(
-        self, layer: SemanticLayer, request: TablesRequest, query: QueryFunction
+        self, layer: Metadata, request: TablesRequest, query: QueryFunction
     ) -> pa.Table:
         """GetTables: the listed tables that pass the request's filters."""
         schema_pattern, table_pattern = like(request.db_schema_pattern), like(request.table_pattern)

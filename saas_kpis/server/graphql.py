@@ -36,7 +36,6 @@ from saas_kpis.semantic import (
     Metric,
     QueryRequest,
     SavedQuery,
-    SemanticLayer,
 )
 from saas_kpis.server import dashboards
 from saas_kpis.server.adapter import ServedLayer, public_message
@@ -54,6 +53,7 @@ log = logging.getLogger(__name__)
 SCHEMA = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
 # Where BearerAuth leaves the authenticated principal in the ASGI scope of a request.
 PRINCIPAL_KEY = "saas_kpis.principal"
+SCOPED_PAGES = "the dashboards show every metric; this token is scoped to some of them"
 MAX_KEPT_QUERIES = 500
 POLL_WAIT_SECONDS = 2.0
 
@@ -212,10 +212,11 @@ def saved_query_fields(saved: SavedQuery) -> dict[str, Any]:
     }
 
 
+# Each is read from the principal's metadata (`ServedLayer.metadata`), by method name.
 METRIC_PARTS = {
-    "dimensions": (SemanticLayer.dimensions, dimension_fields),
-    "measures": (SemanticLayer.measures, measure_fields),
-    "entities": (SemanticLayer.entities, entity_fields),
+    "dimensions": ("dimensions", dimension_fields),
+    "measures": ("measures", measure_fields),
+    "entities": ("entities", entity_fields),
 }
 
 
@@ -311,9 +312,9 @@ class SemanticLayerGraphQL:
             return [check_name(m["name"], "metric") for m in metrics]
 
         @query.field("environmentInfo")
-        async def environment_info(_: Any, __: Any, environmentId: int) -> Any:
+        async def environment_info(_: Any, info: Any, environmentId: int) -> Any:
             self.check_environment(environmentId)
-            layer = self.served.layer()
+            layer = self.served.metadata(principal_of(info))
             return {
                 "sqlDialect": layer.dialect,
                 "hasMetricsDefined": bool(await asyncio.to_thread(layer.metrics)),
@@ -322,9 +323,9 @@ class SemanticLayerGraphQL:
             }
 
         @query.field("metrics")
-        async def metrics(_: Any, __: Any, environmentId: int) -> Any:
+        async def metrics(_: Any, info: Any, environmentId: int) -> Any:
             self.check_environment(environmentId)
-            layer = self.served.layer()
+            layer = self.served.metadata(principal_of(info))
             # Nested fields (a metric's dimensions) are answered from the same snapshot.
             return [
                 {**metric_fields(metric), "_layer": layer}
@@ -334,10 +335,10 @@ class SemanticLayerGraphQL:
         for kind, (method, fields) in METRIC_PARTS.items():
 
             def resolver(method: Any = method, fields: Any = fields) -> Any:
-                async def resolve(_: Any, __: Any, environmentId: int, metrics: list) -> Any:
+                async def resolve(_: Any, info: Any, environmentId: int, metrics: list) -> Any:
                     self.check_environment(environmentId)
-                    layer = self.served.layer()
-                    items = await asyncio.to_thread(method, layer, names(metrics))
+                    layer = self.served.metadata(principal_of(info))
+                    items = await asyncio.to_thread(getattr(layer, method), names(metrics))
                     return [fields(item) for item in items]
 
                 return resolve
@@ -345,15 +346,15 @@ class SemanticLayerGraphQL:
             query.set_field(kind, resolver())
 
         @query.field("savedQueries")
-        async def saved_queries(_: Any, __: Any, environmentId: int) -> Any:
+        async def saved_queries(_: Any, info: Any, environmentId: int) -> Any:
             self.check_environment(environmentId)
-            layer = self.served.layer()
+            layer = self.served.metadata(principal_of(info))
             return [saved_query_fields(s) for s in await asyncio.to_thread(layer.saved_queries)]
 
-        def paginated(list_items: Callable[..., list], name_of: Callable, fields: Callable) -> Any:
+        def paginated(list_items: str, name_of: Callable, fields: Callable) -> Any:
             async def resolve(
                 _: Any,
-                __: Any,
+                info: Any,
                 environmentId: int,
                 pageNum: int | None = None,
                 pageSize: int | None = None,
@@ -364,9 +365,9 @@ class SemanticLayerGraphQL:
                 self.check_environment(environmentId)
                 # Arguments are checked before any metadata is computed.
                 request = page_request(pageNum, pageSize, search, searchTerms)
-                layer = self.served.layer()
+                layer = self.served.metadata(principal_of(info))
                 arguments = () if metrics is None else (names(metrics),)
-                items = await asyncio.to_thread(list_items, layer, *arguments)
+                items = await asyncio.to_thread(getattr(layer, list_items), *arguments)
                 page = paginate(items, name_of, request)
                 return page_fields(page, lambda item: fields(item, layer))
 
@@ -375,7 +376,7 @@ class SemanticLayerGraphQL:
         query.set_field(
             "metricsPaginated",
             paginated(
-                SemanticLayer.metrics,
+                "metrics",
                 lambda m: m.name,
                 # Nested dimensions are named as in dimensionsPaginated, by qualified name.
                 lambda m, layer: {**metric_fields(m), "_layer": layer, "_qualified": True},
@@ -384,20 +385,18 @@ class SemanticLayerGraphQL:
         query.set_field(
             "dimensionsPaginated",
             paginated(
-                SemanticLayer.dimensions,
+                "dimensions",
                 lambda d: d.qualified_name,
                 lambda d, _: agent_dimension_fields(d),
             ),
         )
         query.set_field(
             "entitiesPaginated",
-            paginated(SemanticLayer.entities, lambda e: e.name, lambda e, _: entity_fields(e)),
+            paginated("entities", lambda e: e.name, lambda e, _: entity_fields(e)),
         )
         query.set_field(
             "savedQueriesPaginated",
-            paginated(
-                SemanticLayer.saved_queries, lambda s: s.name, lambda s, _: saved_query_fields(s)
-            ),
+            paginated("saved_queries", lambda s: s.name, lambda s, _: saved_query_fields(s)),
         )
 
         @query.field("query")
@@ -428,7 +427,8 @@ class SemanticLayerGraphQL:
 
             def nested(method: Any = method, fields: Any = fields) -> Any:
                 async def resolve(metric: dict[str, Any], _: Any) -> Any:
-                    items = await asyncio.to_thread(method, metric["_layer"], [metric["name"]])
+                    method_of_layer = getattr(metric["_layer"], method)
+                    items = await asyncio.to_thread(method_of_layer, [metric["name"]])
                     if metric.get("_qualified") and fields is dimension_fields:
                         return [agent_dimension_fields(item) for item in items]
                     return [fields(item) for item in items]
@@ -468,6 +468,11 @@ class BearerAuth:
             values = [v for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
             pages = scope.get("path", "").startswith(dashboards.PREFIX)
             principal = self.tokens.identify(values, basic=pages)
+            if pages and principal is not None and not principal.scope.unscoped:
+                # The pages show every metric of the snapshot; a scoped token may not see them.
+                response = JSONResponse({"errors": [{"message": SCOPED_PAGES}]}, status_code=403)
+                await response(scope, receive, send)
+                return
             if principal is None:
                 challenge = 'Basic realm="saas-kpis dashboards"' if pages else "Bearer"
                 response = JSONResponse(

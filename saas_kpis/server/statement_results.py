@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from saas_kpis.semantic import SemanticLayer
 from saas_kpis.server.adapter import ServedLayer
 from saas_kpis.server.auth import Principal
+from saas_kpis.server.scopes import Metadata
 from saas_kpis.server.statements import OUTER_TABLE, Call
 
 
@@ -87,17 +87,18 @@ METADATA_COLUMNS: dict[str, dict[str, Any]] = {
 
 def run_call(served: ServedLayer, principal: Principal, call: Call) -> pa.Table:
     """Result of a parsed call for a principal, with the outer select applied if there is
-    one. Queries go through the served layer; metadata calls read the current snapshot."""
+    one. Queries go through the served layer; metadata calls read the current snapshot as the
+    principal's scope sees it."""
     if call.function == "query":
         table = served.query(call.request, principal).table
     elif call.function == "dimension_values":
         table = served.dimension_values(call.request, principal)
     else:
-        table = metadata_table(served.layer(), call)
+        table = metadata_table(served.metadata(principal), call)
     return execute_outer(table, call.outer_sql) if call.outer_sql else table
 
 
-def metadata_table(layer: SemanticLayer, call: Call) -> pa.Table:
+def metadata_table(layer: Metadata, call: Call) -> pa.Table:
     """The answer to a metadata call (`metrics`, `dimensions`, ...) as a table."""
     if call.function in ("metrics", "saved_queries"):
         return table_of(getattr(layer, call.function)(), METADATA_COLUMNS[call.function])
