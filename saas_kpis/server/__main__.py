@@ -2,7 +2,8 @@
 
 Settings come from environment variables (see README, "Semantic Layer API server"):
 SAAS_KPIS_SL_TOKENS, SAAS_KPIS_SL_HOST, SAAS_KPIS_SL_GRAPHQL_PORT, SAAS_KPIS_SL_FLIGHT_PORT,
-SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH.
+SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH, and the limits
+(`SAAS_KPIS_SL_<FIELD>` for each field of `limits.Limits`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def serve_command() -> int:
     from saas_kpis.server.dashboards import DashboardPages
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
+    from saas_kpis.server.limits import Limits
     from saas_kpis.server.snapshots import SnapshotStore
 
     host = os.environ.get("SAAS_KPIS_SL_HOST", "127.0.0.1")
@@ -73,6 +75,11 @@ def serve_command() -> int:
     flight_port = int(os.environ.get("SAAS_KPIS_SL_FLIGHT_PORT", "8181"))
     environment_id = int(os.environ.get("SAAS_KPIS_SL_ENVIRONMENT_ID", "1"))
     tokens = TokenCheck(tokens_from_environment())
+    try:
+        limits = Limits.from_environment(os.environ)
+    except ValueError as error:
+        print(f"serve: {error}", file=sys.stderr)
+        return 2
     # pyarrow.flight appends the formatted Python traceback of a handler's exception to the
     # error it sends; with no frames the client sees only the exception's message.
     sys.tracebacklimit = 0
@@ -84,7 +91,7 @@ def serve_command() -> int:
             f"no published build in {serving_dir()} yet; serving as soon as one appears",
             file=sys.stderr,
         )
-    served = ServedLayer(store)
+    served = ServedLayer(store, limits)
     pages = DashboardPages(store, Path(tempfile.mkdtemp(prefix="saas-kpis-dashboards-")), Sources())
     pages.start()
     flight_server = SemanticLayerFlightServer(

@@ -10,13 +10,17 @@ import logging
 import re
 import traceback
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
 from saas_kpis.semantic import QueryRequest, SemanticLayer
+from saas_kpis.semantic.query_control import QueryBoundError, QueryControl
+from saas_kpis.server.admission import Admission
 from saas_kpis.server.auth import Principal
+from saas_kpis.server.limits import LimitError, Limits, check_request
 from saas_kpis.server.snapshots import NoSnapshotError, SnapshotStore
 from saas_kpis.server.statements import StatementError
 
@@ -26,6 +30,15 @@ PATH_PATTERN = re.compile(r"(?:[A-Za-z]:)?(?:/[\w.\-]+){2,}/?")
 MAX_MESSAGE = 2000
 # Errors of these libraries describe the request (an unknown name, a bad filter).
 CLIENT_ERROR_MODULES = ("metricflow", "dbt_semantic_interfaces")
+# Errors whose message is written for the client: a bad request, or a limit it ran into.
+CLIENT_ERRORS = (
+    StatementError,
+    LookupError,
+    NoSnapshotError,
+    PermissionError,
+    LimitError,
+    QueryBoundError,
+)
 
 
 @dataclass(frozen=True)
@@ -38,30 +51,62 @@ class Answer:
 
 class ServedLayer:
     """The semantic layer of the newest published snapshot, and the one path by which both
-    transports plan and run a client's query (so every rule on queries is applied once, here)."""
+    transports plan and run a client's query (so every rule on queries is applied once, here).
 
-    def __init__(self, store: SnapshotStore) -> None:
+    Queries are checked against the limits, then planned and run by the fair query workers
+    (`admission`) within a statement timeout and result caps (`QueryControl`)."""
+
+    def __init__(self, store: SnapshotStore, limits: Limits | None = None) -> None:
         self.store = store
+        self.limits = limits or Limits()
+        self.admission = Admission(
+            self.limits.query_workers,
+            self.limits.running_per_token,
+            self.limits.waiting_per_token,
+        )
 
     def layer(self) -> SemanticLayer:
         """The current snapshot's layer; a request keeps it to the end, even if a newer appears."""
         return self.store.current().layer
 
     def compile(self, request: QueryRequest, principal: Principal) -> str:
+        check_request(request, self.limits)
         return self.layer().explain(request)
 
-    def query(self, request: QueryRequest, principal: Principal) -> Answer:
+    def control(self) -> QueryControl:
+        """A fresh control with the server's statement timeout and result caps."""
+        return QueryControl(self.limits.query_bounds)
+
+    def start_query(
+        self, request: QueryRequest, principal: Principal, control: QueryControl | None = None
+    ) -> Future[Answer]:
+        """Queue a query for the principal's turn; `control` lets the caller cancel it."""
+        check_request(request, self.limits)
         layer = self.layer()
-        sql = layer.explain(request)
-        return Answer(sql=sql, table=layer.execute(sql))
+        bounded = control or self.control()
+
+        def work() -> Answer:
+            bounded.check()  # cancelled while it waited
+            sql = layer.explain(request)
+            return Answer(sql=sql, table=layer.execute(sql, bounded))
+
+        return self.admission.submit(principal, work)
+
+    def query(
+        self, request: QueryRequest, principal: Principal, control: QueryControl | None = None
+    ) -> Answer:
+        return self.start_query(request, principal, control).result()
 
     def dimension_values(self, request: QueryRequest, principal: Principal) -> pa.Table:
-        return self.layer().dimension_values(request)
+        check_request(request, self.limits)
+        layer = self.layer()
+        control = self.control()
+        return self.admission.run(principal, lambda: layer.dimension_values(request, control))
 
 
 def public_message(error: BaseException) -> str:
     """An error message fit for a client: no stack trace, no file path, bounded length."""
-    if isinstance(error, StatementError | LookupError | NoSnapshotError | PermissionError):
+    if isinstance(error, CLIENT_ERRORS):
         message = str(error)
     elif isinstance(error, duckdb.Error):
         message = f"query failed in the warehouse: {str(error).splitlines()[0]}"

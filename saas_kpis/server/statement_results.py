@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from saas_kpis.semantic import SemanticLayer
+from saas_kpis.semantic.query_control import QueryControl
 from saas_kpis.server.adapter import ServedLayer
 from saas_kpis.server.auth import Principal
 from saas_kpis.server.statements import OUTER_TABLE, Call
@@ -94,7 +95,11 @@ def run_call(served: ServedLayer, principal: Principal, call: Call) -> pa.Table:
         table = served.dimension_values(call.request, principal)
     else:
         table = metadata_table(served.layer(), call)
-    return execute_outer(table, call.outer_sql) if call.outer_sql else table
+    if not call.outer_sql:
+        return table
+    # The outer select runs DuckDB too: in the principal's turn, with the same bounds.
+    outer_sql, control = call.outer_sql, served.control()
+    return served.admission.run(principal, lambda: execute_outer(table, outer_sql, control))
 
 
 def metadata_table(layer: SemanticLayer, call: Call) -> pa.Table:
@@ -108,13 +113,14 @@ def metadata_table(layer: SemanticLayer, call: Call) -> pa.Table:
     return table_of(items, METADATA_COLUMNS[call.function])
 
 
-def execute_outer(table: pa.Table, outer_sql: str) -> pa.Table:
-    """Run the validated select around a call on the call's result, in a sandboxed DuckDB."""
+def execute_outer(table: pa.Table, outer_sql: str, control: QueryControl | None = None) -> pa.Table:
+    """Run the validated select around a call on the call's result, in a sandboxed DuckDB,
+    within the control's timeout and result caps (read batch by batch)."""
     connection = duckdb.connect(
         ":memory:", config={"enable_external_access": False, "lock_configuration": True}
     )
     try:
         connection.register(OUTER_TABLE, table)
-        return connection.execute(outer_sql).to_arrow_table()
+        return (control or QueryControl()).read_duckdb(connection, outer_sql)
     finally:
         connection.close()
