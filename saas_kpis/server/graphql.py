@@ -53,6 +53,12 @@ from saas_kpis.server.statements import (
 )
 
 log = logging.getLogger(__name__)
+# ariadne logs every error of a request with its traceback. The internal ones are logged by
+# format_error (public_message, with the reference the client sees); the rest are about the
+# request (a bad argument, a limit, a busy server) and are no fault of the server.
+ARIADNE_ERRORS = logging.getLogger(f"{__name__}.request_errors")
+ARIADNE_ERRORS.addHandler(logging.NullHandler())
+ARIADNE_ERRORS.propagate = False
 
 SCHEMA = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
 # Where BearerAuth leaves the authenticated principal in the ASGI scope of a request.
@@ -506,6 +512,7 @@ def create_app(
         api.schema(),
         debug=False,
         error_formatter=format_error,
+        logger=ARIADNE_ERRORS,
         query_parser=document_parser(served.limits),
     )
     routes = [Route(path, graphql_app, methods=["GET", "POST"]) for path in ("/api/graphql", "/")]
