@@ -11,7 +11,7 @@ waiting bound is refused at once with a "busy" error instead of queueing without
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ class _Queue:
 
     waiting: deque[tuple[Callable[[], Any], Future]] = field(default_factory=deque)
     running: int = 0
+    served_at: int = 0  # when a worker last took this token's work (0: never)
 
 
 class Admission:
@@ -37,7 +38,10 @@ class Admission:
     def __init__(self, workers: int, running_per_token: int, waiting_per_token: int) -> None:
         self.running_per_token = max(1, min(running_per_token, workers))
         self.waiting_per_token = waiting_per_token
-        self._queues: OrderedDict[Principal, _Queue] = OrderedDict()
+        # By the principal's name: one queue per token, whatever else a principal carries. The
+        # queues are kept (there is one per configured token), so a token's turn is remembered.
+        self._queues: dict[str, _Queue] = {}
+        self._taken = 0
         self._ready = threading.Condition()
         self._closed = False
         self._threads = [
@@ -51,7 +55,7 @@ class Admission:
         """Queue `work` for `principal`; BusyError when the token already has too much waiting."""
         future: Future[T] = Future()
         with self._ready:
-            queue = self._queues.setdefault(principal, _Queue())
+            queue = self._queues.setdefault(principal.name, _Queue())
             if len(queue.waiting) >= self.waiting_per_token:
                 raise BusyError(
                     f"the server is busy: {principal.name} already has {len(queue.waiting)}"
@@ -66,17 +70,23 @@ class Admission:
         """Run `work` for `principal` in turn and wait for it (for callers that block anyway)."""
         return self.submit(principal, work).result()
 
-    def _next(self) -> tuple[Principal, Callable[[], Any], Future] | None:
-        """The oldest work of the first token in turn that may run more; None when none may.
-        Called with the lock held."""
-        for principal, queue in self._queues.items():
-            if queue.waiting and queue.running < self.running_per_token:
-                work, future = queue.waiting.popleft()
-                queue.running += 1
-                # The token goes to the back of the turn order.
-                self._queues.move_to_end(principal)
-                return principal, work, future
-        return None
+    def _next(self) -> tuple[str, Callable[[], Any], Future] | None:
+        """The oldest work of the token served longest ago among those that may run more; None
+        when none may. Called with the lock held."""
+        ready = [
+            (queue.served_at, name)
+            for name, queue in self._queues.items()
+            if queue.waiting and queue.running < self.running_per_token
+        ]
+        if not ready:
+            return None
+        _, name = min(ready)
+        queue = self._queues[name]
+        work, future = queue.waiting.popleft()
+        queue.running += 1
+        self._taken += 1
+        queue.served_at = self._taken
+        return name, work, future
 
     def _work(self) -> None:
         while True:
@@ -87,7 +97,7 @@ class Admission:
                     taken = self._next()
                 if taken is None:
                     return
-            principal, work, future = taken
+            name, work, future = taken
             try:
                 if future.set_running_or_notify_cancel():
                     try:
@@ -96,10 +106,7 @@ class Admission:
                         future.set_exception(error)
             finally:
                 with self._ready:
-                    queue = self._queues[principal]
-                    queue.running -= 1
-                    if not queue.waiting and not queue.running:
-                        del self._queues[principal]
+                    self._queues[name].running -= 1
                     # A slot of this token is free: a worker may now take its next work.
                     self._ready.notify_all()
 

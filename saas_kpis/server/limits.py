@@ -58,14 +58,17 @@ class Limits:
     def __post_init__(self) -> None:
         for field in fields(self):
             if getattr(self, field.name) <= 0:
-                raise ValueError(f"{field.name} must be positive")
+                raise ValueError(f"{setting_name(field.name)} must be positive")
         if self.running_per_token >= self.query_workers and self.query_workers > 1:
             raise ValueError(
-                "running_per_token must be below query_workers, so that one token cannot hold"
-                " every worker"
+                f"{setting_name('running_per_token')} must be below"
+                f" {setting_name('query_workers')}, so that one token cannot hold every worker"
             )
         if self.pending_result_bytes < self.max_result_bytes:
-            raise ValueError("pending_result_bytes must hold at least one result")
+            raise ValueError(
+                f"{setting_name('pending_result_bytes')} must be at least"
+                f" {setting_name('max_result_bytes')}: it must hold one result"
+            )
 
     @property
     def query_bounds(self) -> QueryBounds:

@@ -81,11 +81,11 @@ class PendingResults:
             self._bytes -= pending.size
 
     def _evict_from_largest_holder(self) -> None:
-        held: dict[Principal, int] = {}
+        held: dict[str, int] = {}
         for pending in self._items.values():
-            held[pending.principal] = held.get(pending.principal, 0) + pending.size
+            held[pending.principal.name] = held.get(pending.principal.name, 0) + pending.size
         largest = max(held, key=held.__getitem__)
-        handle = next(h for h, p in self._items.items() if p.principal == largest)
+        handle = next(h for h, p in self._items.items() if p.principal.name == largest)
         self._bytes -= self._items.pop(handle).size
 
     def _sweep(self) -> None:

@@ -33,7 +33,11 @@ from sl_server_process import (
 import adbc_driver_flightsql.dbapi as flightsql
 
 from saas_kpis.semantic.query_control import QueryBounds, QueryControl, QueryTimeoutError
+from saas_kpis.server.admission import Admission
+from saas_kpis.server.auth import Principal
 from saas_kpis.server.flight_sql_protocol import SQL, pack
+from saas_kpis.server.limits import BusyError
+from saas_kpis.server.pending_results import PendingResults
 
 OTHER_TOKEN = "other-token"
 MIB = 1024 * 1024
@@ -366,3 +370,50 @@ def test_client_errors_are_client_errors(served: Served) -> None:
     page = post(POLL, env=ENVIRONMENT_ID, id=created["queryId"], page=3).json()
     assert page["errors"][0]["message"] == "page 3 does not exist; the result has 1 page"
     assert_clean_log(served)
+
+
+def test_the_workers_take_tokens_in_turn() -> None:
+    """A token with many queued queries does not go before a token that asked later."""
+    admission = Admission(workers=1, running_per_token=1, waiting_per_token=3)
+    first, second = Principal("token-1"), Principal("token-2")
+    release = threading.Event()
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def work(label: str) -> Callable[[], str]:
+        def run() -> str:
+            if label == "1-block":
+                release.wait(10)
+            with lock:
+                order.append(label)
+            return label
+
+        return run
+
+    futures = [admission.submit(first, work("1-block"))]
+    time.sleep(0.1)  # the worker holds the blocking query
+    futures += [admission.submit(first, work(f"1-{n}")) for n in range(3)]
+    with pytest.raises(BusyError, match="at most 3 may wait"):
+        admission.submit(first, work("1-refused"))
+    futures.append(admission.submit(second, work("2-0")))
+    release.set()
+    assert [f.result(timeout=10) for f in futures] == ["1-block", "1-0", "1-1", "1-2", "2-0"]
+    assert order == ["1-block", "2-0", "1-0", "1-1", "1-2"]
+    admission.close()
+
+
+def test_unfetched_results_are_evicted_from_the_largest_holder() -> None:
+    table = pa.table({"x": list(range(10_000))})
+    size = table.get_total_buffer_size()
+    results = PendingResults(ttl_seconds=60, max_bytes=3 * size)
+    piler, other = Principal("token-1"), Principal("token-2")
+    results.put(b"p1", table, piler)
+    results.put(b"o1", table, other)
+    results.put(b"p2", table, piler)
+    results.put(b"p3", table, piler)  # over budget: the piler's oldest goes
+    assert results.take(b"p1") is None
+    results.put(b"o2", table, other)  # again the piler's (2 results against 1)
+    assert results.take(b"p2") is None
+    assert results.take(b"o1") is not None and results.take(b"o2") is not None
+    assert results.take(b"p3") is not None and results.total_bytes == 0
+    results.stop()
