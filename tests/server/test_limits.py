@@ -55,12 +55,10 @@ NORMAL_SECONDS = 3.0
 API_REQUESTS = "semantic_layer.query(metrics=['api_requests'], group_by=['api_request'])"
 # Every one of the ~26,000 rows padded with 19,500 characters: about 500 MB if materialised.
 PADDED = f"select *, '{'x' * 19_500}' as pad from {{{{ {API_REQUESTS} }}}}"
-# Distinct values of long strings that share a 9,000-character prefix and suffix: a valid
-# statement DuckDB needs several seconds for, on the ~26,000 rows of api_requests.
-SLOW = (
-    f"select count(distinct '{'x' * 9_000}' || api_request || '{'y' * 9_000}') as n"
-    f" from {{{{ {API_REQUESTS} }}}}"
-)
+# Ten rounds of lower(upper(...)) over 9,000-character strings, on each of the ~26,000 rows of
+# api_requests: a valid statement that takes DuckDB several seconds.
+NESTED = "lower(upper(" * 10 + f"'{'x' * 9_000}' || api_request" + "))" * 10
+SLOW = f"select count(distinct {NESTED}) as n from {{{{ {API_REQUESTS} }}}}"
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +189,7 @@ def test_four_thousand_repeated_fields_are_refused_before_validation(served: Ser
 
     (response, abuse_seconds), seconds = while_running(abuse)
     message = response.json()["errors"][0]["message"]
-    assert "selects 4,001 fields" in message and "limit is 500" in message
+    assert "selects 4,001 fields" in message and "limit is 100" in message
     assert abuse_seconds < 1.0 and seconds < NORMAL_SECONDS
 
 
@@ -350,6 +348,13 @@ def test_unfetched_tickets_expire(served: Served) -> None:
     assert "kept for 3 s" in str(raised.value)
     fresh = flight_info(f"{{{{ {API_REQUESTS} }}}}")
     assert client.do_get(fresh.endpoints[0].ticket, flight_options()).read_all().num_rows > 0
+
+
+def test_a_deeply_nested_statement_is_a_client_error(served: Served) -> None:
+    nested = "lower(" * 60 + "api_request" + ")" * 60
+    with pytest.raises(flightsql.Error, match="nests its expressions too deeply"):
+        adbc_rows(f"select {nested} from {{{{ {API_REQUESTS} }}}}")
+    assert_clean_log(served)
 
 
 def test_flight_requires_the_environmentid_header(served: Served) -> None:
