@@ -13,6 +13,7 @@ import asyncio
 import base64
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -73,6 +74,13 @@ class Job:
 
     future: Future[Answer]
     control: QueryControl
+    finished_at: float | None = None
+    size: int = 0  # bytes of its result, once it has one
+
+    def finish(self, future: Future[Answer]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.size = future.result().table.get_total_buffer_size()
+        self.finished_at = time.monotonic()
 
 
 def request_from_arguments(arguments: dict[str, Any]) -> QueryRequest:
@@ -259,17 +267,37 @@ class SemanticLayerGraphQL:
             future = Future()
             future.set_exception(error)
         job_id = uuid.uuid4().hex
+        job = Job(future=future, control=control)
+        future.add_done_callback(job.finish)
         with self.jobs_lock:
-            self.jobs[job_id] = Job(future=future, control=control)
+            self.jobs[job_id] = job
             while len(self.jobs) > MAX_KEPT_QUERIES:
                 # Nobody can poll a forgotten job any more: stop it if it still runs.
                 self.jobs.popitem(last=False)[1].control.cancel()
+            self.forget_old_results()
         return job_id
+
+    def forget_old_results(self) -> None:
+        """Drop finished jobs kept longer than a pending Flight result is, and the oldest ones
+        past the same byte budget, so results nobody polls do not pile up. Called with the
+        jobs lock held."""
+        limits = self.served.limits
+        now, held = time.monotonic(), 0
+        for job_id, job in reversed(list(self.jobs.items())):  # the newest are kept first
+            if job.finished_at is None:
+                continue
+            held += job.size
+            expired = now - job.finished_at > limits.pending_result_seconds
+            if expired or held > limits.pending_result_bytes:
+                del self.jobs[job_id]
 
     async def poll(self, job_id: str, page: int) -> dict[str, Any]:
         job = self.jobs.get(job_id)
         if job is None:
-            raise GraphQLError(f"unknown query id {job_id}")
+            raise GraphQLError(
+                f"unknown query id {job_id}: a result is kept"
+                f" {self.served.limits.pending_result_seconds:g} s after its query ends"
+            )
         result: dict[str, Any] = {"queryId": job_id, "sql": None, "error": None}
         if job.control.cancelled:
             return {
@@ -306,7 +334,10 @@ class SemanticLayerGraphQL:
     def cancel(self, job_id: str) -> dict[str, Any]:
         job = self.jobs.get(job_id)
         if job is None:
-            raise GraphQLError(f"unknown query id {job_id}")
+            raise GraphQLError(
+                f"unknown query id {job_id}: a result is kept"
+                f" {self.served.limits.pending_result_seconds:g} s after its query ends"
+            )
         # A waiting query never starts; a running one is interrupted in the warehouse.
         job.control.cancel()
         job.future.cancel()

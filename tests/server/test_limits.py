@@ -350,6 +350,15 @@ def test_unfetched_tickets_expire(served: Served) -> None:
     assert client.do_get(fresh.endpoints[0].ticket, flight_options()).read_all().num_rows > 0
 
 
+def test_unpolled_graphql_results_expire(served: Served) -> None:
+    created = post(CREATE, env=ENVIRONMENT_ID, where=None).json()["data"]["createQuery"]
+    time.sleep(4.5)
+    # The next query made forgets the results older than the 3 s they are kept.
+    normal_query(TOKEN)
+    unknown = post(POLL, env=ENVIRONMENT_ID, id=created["queryId"], page=1).json()
+    assert "a result is kept 3 s after its query ends" in unknown["errors"][0]["message"]
+
+
 def test_a_deeply_nested_statement_is_a_client_error(served: Served) -> None:
     nested = "lower(" * 60 + "api_request" + ")" * 60
     with pytest.raises(flightsql.Error, match="nests its expressions too deeply"):
@@ -369,7 +378,9 @@ def test_client_errors_are_client_errors(served: Served) -> None:
     wrong = post(CREATE, env=999, where=None).json()
     assert wrong["errors"][0]["message"] == "unknown environment 999"
     unknown = post(POLL, env=ENVIRONMENT_ID, id="nope", page=1).json()
-    assert unknown["errors"][0]["message"] == "unknown query id nope"
+    assert unknown["errors"][0]["message"] == (
+        "unknown query id nope: a result is kept 3 s after its query ends"
+    )
     created = post(CREATE, env=ENVIRONMENT_ID, where=None).json()["data"]["createQuery"]
     assert poll_until_done(created["queryId"])["status"] == "SUCCESSFUL"
     page = post(POLL, env=ENVIRONMENT_ID, id=created["queryId"], page=3).json()
