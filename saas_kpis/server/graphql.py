@@ -291,13 +291,17 @@ class SemanticLayerGraphQL:
             if expired or held > limits.pending_result_bytes:
                 del self.jobs[job_id]
 
-    async def poll(self, job_id: str, page: int) -> dict[str, Any]:
+    def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job is None:
             raise GraphQLError(
                 f"unknown query id {job_id}: a result is kept"
                 f" {self.served.limits.pending_result_seconds:g} s after its query ends"
             )
+        return job
+
+    async def poll(self, job_id: str, page: int) -> dict[str, Any]:
+        job = self.job(job_id)
         result: dict[str, Any] = {"queryId": job_id, "sql": None, "error": None}
         if job.control.cancelled:
             return {
@@ -332,12 +336,7 @@ class SemanticLayerGraphQL:
         }
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        job = self.jobs.get(job_id)
-        if job is None:
-            raise GraphQLError(
-                f"unknown query id {job_id}: a result is kept"
-                f" {self.served.limits.pending_result_seconds:g} s after its query ends"
-            )
+        job = self.job(job_id)
         # A waiting query never starts; a running one is interrupted in the warehouse.
         job.control.cancel()
         job.future.cancel()
