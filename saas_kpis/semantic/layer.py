@@ -42,6 +42,7 @@ from metricflow_semantics.model.semantics.linkable_element_set_base import Annot
 from metricflow_semantics.query.query_parser import MetricFlowQueryParser
 
 from saas_kpis.semantic.postgres_warehouse import PostgresPool, PostgresWarehouse
+from saas_kpis.semantic.query_control import QueryControl
 from saas_kpis.semantic.types import (
     STANDARD_GRAINS,
     Dimension,
@@ -466,17 +467,19 @@ class SemanticLayer:
         with PLANNING_LOCK:
             return self._planner.explain(mf_request).sql_statement.sql
 
-    def execute(self, sql: str) -> pa.Table:
-        """Run SQL (planned by this layer) on the warehouse."""
+    def execute(self, sql: str, control: QueryControl | None = None) -> pa.Table:
+        """Run SQL (planned by this layer) on the warehouse, within the control's bounds."""
         if self.warehouse is None:
             raise RuntimeError("this semantic layer was opened without a warehouse")
-        return self.warehouse.query(sql)
+        return self.warehouse.query(sql, control)
 
     def query(self, request: QueryRequest) -> pa.Table:
         return self.execute(self.explain(request))
 
-    def dimension_values(self, request: QueryRequest) -> pa.Table:
-        table = self.execute(self.explain_dimension_values(request))
+    def dimension_values(
+        self, request: QueryRequest, control: QueryControl | None = None
+    ) -> pa.Table:
+        table = self.execute(self.explain_dimension_values(request), control)
         return table.sort_by([(table.column_names[0], "ascending")])
 
 

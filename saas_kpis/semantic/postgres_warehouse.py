@@ -36,6 +36,8 @@ from metricflow.sql.render.postgres import PostgresSQLSqlPlanRenderer
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 from psycopg2.pool import ThreadedConnectionPool
 
+from saas_kpis.semantic.query_control import QueryControl
+
 log = logging.getLogger(__name__)
 
 NO_PARAMETERS = SqlBindParameterSet()
@@ -384,8 +386,14 @@ class PostgresWarehouse:
     def sql_client(self) -> SqlClient:
         return self._client  # type: ignore[return-value]
 
-    def query(self, sql: str) -> pa.Table:
-        return self.pool.query(sql)
+    def query(self, sql: str, control: QueryControl | None = None) -> pa.Table:
+        # PostgreSQL's own statement_timeout stops a query (the pool's setting, the same as the
+        # server's); the result caps apply once the result has arrived.
+        result = self.pool.query(sql)
+        if control is not None:
+            control.check()
+            control.check_size(result.num_rows, result.nbytes)
+        return result
 
     def execute(self, sql: str) -> None:
         raise PermissionError("the semantic layer is read-only on a served PostgreSQL warehouse")

@@ -18,6 +18,8 @@ from metricflow.protocols.sql_client import SqlClient, SqlEngine
 from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 
+from saas_kpis.semantic.query_control import QueryControl
+
 NO_PARAMETERS = SqlBindParameterSet()
 
 
@@ -29,7 +31,9 @@ class Warehouse(Protocol):
         """The client MetricFlow plans with (its dialect and renderer)."""
         ...
 
-    def query(self, sql: str) -> pa.Table: ...
+    def query(self, sql: str, control: QueryControl | None = None) -> pa.Table:
+        """Run `sql`; with a control, within its bounds and stoppable by it."""
+        ...
 
     def execute(self, sql: str) -> None: ...
 
@@ -99,10 +103,11 @@ class DuckDbWarehouse:
     def sql_client(self) -> SqlClient:
         return self._client  # type: ignore[return-value]
 
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, control: QueryControl | None = None) -> pa.Table:
         cursor = self.connection.cursor()  # one cursor per query: queries may run in threads
         try:
-            return cursor.execute(sql).to_arrow_table()
+            # The control interrupts this cursor only, so other queries on the file go on.
+            return (control or QueryControl()).read_duckdb(cursor, sql)
         finally:
             cursor.close()
 
@@ -133,10 +138,15 @@ class DbtWarehouse:
     def sql_client(self) -> SqlClient:
         return self._client
 
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, control: QueryControl | None = None) -> pa.Table:
+        # dbt adapters return the whole result and cannot be interrupted from here: only the
+        # result caps apply, once it has arrived.
         table = self._client.query(sql)
         columns = list(table.column_names)
-        return pa.table({name: [row[i] for row in table.rows] for i, name in enumerate(columns)})
+        result = pa.table({name: [row[i] for row in table.rows] for i, name in enumerate(columns)})
+        if control is not None:
+            control.check_size(result.num_rows, result.nbytes)
+        return result
 
     def execute(self, sql: str) -> None:
         self._client.execute(sql)

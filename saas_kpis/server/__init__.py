@@ -8,5 +8,9 @@ bearer-token check; `scopes` narrows what a token of the token file (`token_file
 `graphql` and `flight` are the two transports, each serialising its own wire format from the
 layer's typed metadata. Flight's pieces: `flight_sql_protocol` (the protobuf messages),
 `statement_results` (what a statement returns), `flight_catalog` (what a schema browser lists)
-and `sql_info` (what the server says about itself).
+and `sql_info` (what the server says about itself). The limits that keep one token holder from
+starving the others: `limits` (the settings and the cheap size checks), `graphql_limits` (body
+size and GraphQL document size, before parsing), `admission` (the fair, bounded queue of the
+query workers) and `pending_results` (unfetched Flight results); the statement timeout and
+result caps are the semantic layer's `query_control`.
 """

@@ -3,8 +3,8 @@
 Settings come from environment variables (see README, "Semantic Layer API server"):
 SAAS_KPIS_SL_TOKENS, SAAS_KPIS_SL_HOST, SAAS_KPIS_SL_GRAPHQL_PORT, SAAS_KPIS_SL_FLIGHT_PORT,
 SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH; with a PostgreSQL
-build (SAAS_KPIS_TARGET=postgres) also SAAS_KPIS_SL_PG_POOL_SIZE and
-SAAS_KPIS_SL_STATEMENT_TIMEOUT_SECONDS.
+build (SAAS_KPIS_TARGET=postgres) also SAAS_KPIS_SL_PG_POOL_SIZE; the limits
+(`SAAS_KPIS_SL_<FIELD>` for each field of `limits.Limits`).
 Scoped tokens: SAAS_KPIS_SL_TOKEN_FILE (`python -m saas_kpis.server token NAME` makes an entry).
 """
 
@@ -66,13 +66,12 @@ def tokens_from_environment(generate: bool = True) -> list[str]:
     return tokens
 
 
-def postgres_pool_settings() -> PoolSettings:
-    """Connections and statement timeout for snapshots served from PostgreSQL."""
+def postgres_pool_settings(statement_timeout_seconds: float) -> PoolSettings:
+    """Connections for snapshots served from PostgreSQL; the statement timeout is the limits'
+    (SAAS_KPIS_SL_STATEMENT_TIMEOUT_SECONDS), so both warehouses stop a query at the same time."""
     return PoolSettings(
         size=int(os.environ.get("SAAS_KPIS_SL_PG_POOL_SIZE", "4")),
-        statement_timeout_seconds=float(
-            os.environ.get("SAAS_KPIS_SL_STATEMENT_TIMEOUT_SECONDS", "60")
-        ),
+        statement_timeout_seconds=statement_timeout_seconds,
     )
 
 
@@ -124,6 +123,7 @@ def serve_command() -> int:
     from saas_kpis.server.dashboards import DashboardPages
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
+    from saas_kpis.server.limits import Limits
     from saas_kpis.server.snapshots import SnapshotStore
     from saas_kpis.server.token_file import TokenFileError
     from saas_kpis.server.warehouse_targets import PostgresPools
@@ -138,11 +138,16 @@ def serve_command() -> int:
     graphql_port = int(os.environ.get("SAAS_KPIS_SL_GRAPHQL_PORT", "8180"))
     flight_port = int(os.environ.get("SAAS_KPIS_SL_FLIGHT_PORT", "8181"))
     environment_id = int(os.environ.get("SAAS_KPIS_SL_ENVIRONMENT_ID", "1"))
+    try:
+        limits = Limits.from_environment(os.environ)
+    except ValueError as error:
+        print(f"serve: {error}", file=sys.stderr)
+        return 2
     # pyarrow.flight appends the formatted Python traceback of a handler's exception to the
     # error it sends; with no frames the client sees only the exception's message.
     sys.tracebacklimit = 0
 
-    postgres = PostgresPools(postgres_pool_settings())
+    postgres = PostgresPools(postgres_pool_settings(limits.statement_timeout_seconds))
     store = SnapshotStore(serving_dir(), postgres=postgres)
     store.start()
     try:
@@ -156,7 +161,7 @@ def serve_command() -> int:
             f"no published build in {serving_dir()} yet; serving as soon as one appears",
             file=sys.stderr,
         )
-    served = ServedLayer(store)
+    served = ServedLayer(store, limits)
     pages = DashboardPages(store, Path(tempfile.mkdtemp(prefix="saas-kpis-dashboards-")), Sources())
     pages.start()
     flight_server = SemanticLayerFlightServer(

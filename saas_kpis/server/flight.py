@@ -6,13 +6,15 @@ text is a `{{ semantic_layer.<function>(...) }}` call, bare or inside `select ..
 or `select * from <a table the catalog lists>`; and the catalog commands schema browsers send
 first (`CommandGetSqlInfo`, `CommandGetCatalogs`, `CommandGetDbSchemas`, `CommandGetTables`,
 `CommandGetTableTypes`, see `flight_catalog`, `sql_info`). Everything else answers UNIMPLEMENTED.
-Every answer is computed in GetFlightInfo and streamed by DoGet for the ticket it returns.
+Every answer is computed in GetFlightInfo and streamed by DoGet for the ticket it returns; an
+unfetched answer is kept within the limits of `pending_results`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 
+from saas_kpis.semantic.query_control import QueryTimeoutError
 from saas_kpis.server.adapter import ServedLayer, public_message
 from saas_kpis.server.auth import UNAUTHORIZED, Principal, TokenCheck
 from saas_kpis.server.flight_catalog import (
@@ -39,6 +42,8 @@ from saas_kpis.server.flight_sql_protocol import (
     pack,
     unpack,
 )
+from saas_kpis.server.limits import BusyError
+from saas_kpis.server.pending_results import PendingResults
 from saas_kpis.server.sql_info import sql_info_table
 from saas_kpis.server.statement_results import run_call
 from saas_kpis.server.statements import parse_statement
@@ -46,17 +51,28 @@ from saas_kpis.server.table_statements import parse_table_select
 
 log = logging.getLogger(__name__)
 
-MAX_PENDING_RESULTS = 200
 MAX_PREPARED = 1000
 UNAUTHENTICATED = f"{UNAUTHORIZED}: a valid `authorization: Bearer <token>` header is required"
 
 
 @dataclass
 class Prepared:
-    """A prepared statement, with its result until the first execution takes it."""
+    """A prepared statement; its result until the first execution takes it is kept with the
+    pending results, under the statement's handle."""
 
     statement: str
-    table: pa.Table | None
+    used_at: float
+
+
+def client_error(error: Exception) -> Exception:
+    """The Flight error a client gets for a failed statement: UNAVAILABLE when the server is
+    busy (retry later), TIMED_OUT past the statement timeout, INVALID_ARGUMENT otherwise."""
+    message = public_message(error)
+    if isinstance(error, BusyError):
+        return flight.FlightUnavailableError(message)
+    if isinstance(error, QueryTimeoutError):
+        return flight.FlightTimedOutError(message)
+    return pa.ArrowInvalid(message)
 
 
 class PrincipalMiddleware(flight.ServerMiddleware):
@@ -84,7 +100,12 @@ class BearerAuthFactory(flight.ServerMiddlewareFactory):
         principal = self.tokens.identify(headers.get("authorization", []))
         if principal is None:
             raise flight.FlightUnauthenticatedError(UNAUTHENTICATED)
-        environment = headers.get("environmentid", [self.environment_id])
+        environment = headers.get("environmentid")
+        if not environment:
+            # As GraphQL requires its environmentId argument; ADBC clients send this header.
+            raise flight.FlightUnauthorizedError(
+                "the `environmentid` header is required: set it to the environment id"
+            )
         environment_value = (
             environment[0].decode() if isinstance(environment[0], bytes) else environment[0]
         )
@@ -101,7 +122,8 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
     ) -> None:
         super().__init__(location, middleware={"auth": BearerAuthFactory(tokens, environment_id)})
         self.served = served
-        self.results: OrderedDict[bytes, pa.Table] = OrderedDict()
+        limits = served.limits
+        self.results = PendingResults(limits.pending_result_seconds, limits.pending_result_bytes)
         self.prepared: OrderedDict[bytes, Prepared] = OrderedDict()
         self.lock = threading.Lock()
         self.catalog = Catalog()
@@ -117,7 +139,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
                 return self.catalog.select(layer, selected, self.saved_query_function(principal))
             return run_call(self.served, principal, parse_statement(statement))
         except Exception as error:
-            raise pa.ArrowInvalid(public_message(error)) from None
+            raise client_error(error) from None
 
     def catalog_result(self, name: str, wrapper: Any, principal: Principal) -> pa.Table:
         """The answer to one of the catalog commands (CATALOG_COMMANDS)."""
@@ -144,13 +166,20 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
                 self.served.metadata(principal), request, self.saved_query_function(principal)
             )
         except Exception as error:
-            raise pa.ArrowInvalid(public_message(error)) from None
+            raise client_error(error) from None
 
-    @staticmethod
-    def remember(store: OrderedDict, key: bytes, value: Any, limit: int) -> None:
-        store[key] = value
-        while len(store) > limit:
-            store.popitem(last=False)
+    def prepare(self, handle: bytes, statement: str) -> None:
+        """Keep a prepared statement: at most MAX_PREPARED, each until it has been unused for
+        as long as a pending result is kept."""
+        now = time.monotonic()
+        with self.lock:
+            self.prepared[handle] = Prepared(statement, now)
+            idle = now - self.served.limits.pending_result_seconds
+            while self.prepared and (
+                len(self.prepared) > MAX_PREPARED
+                or next(iter(self.prepared.values())).used_at < idle
+            ):
+                self.prepared.popitem(last=False)
 
     def result_of(self, command: bytes, principal: Principal) -> pa.Table:
         """Run the statement of a Flight SQL command (or take a prepared statement's result)."""
@@ -164,9 +193,12 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             with self.lock:
                 prepared = self.prepared.get(handle)
                 if prepared is None:
-                    raise pa.ArrowInvalid("unknown or closed prepared statement")
-                table, prepared.table = prepared.table, None
-            # The first execution uses the result computed for the schema at prepare time.
+                    raise pa.ArrowInvalid("unknown, expired or closed prepared statement")
+                prepared.used_at = time.monotonic()
+                self.prepared.move_to_end(handle)
+            # The first execution uses the result computed for the schema at prepare time,
+            # unless it has expired since.
+            table = self.results.take(handle)
             return table if table is not None else self.run(prepared.statement, principal)
         raise NotImplementedError(
             f"Flight SQL command {type_name or 'without type'} is not supported"
@@ -177,10 +209,10 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
     ) -> flight.FlightInfo:
         if descriptor.descriptor_type != flight.DescriptorType.CMD:
             raise NotImplementedError("only Flight SQL commands are supported")
-        table = self.result_of(descriptor.command, principal_of(context))
+        principal = principal_of(context)
+        table = self.result_of(descriptor.command, principal)
         handle = uuid.uuid4().bytes
-        with self.lock:
-            self.remember(self.results, handle, table, MAX_PENDING_RESULTS)
+        self.results.put(handle, table, principal)
         ticket = flight.Ticket(pack(SQL["TicketStatementQuery"](statement_handle=handle)))
         return flight.FlightInfo(
             table.schema, descriptor, [flight.FlightEndpoint(ticket, [])], table.num_rows, -1
@@ -191,10 +223,12 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         if type_name != "TicketStatementQuery":
             raise pa.ArrowInvalid("unknown ticket")
         handle = message(wrapper, "TicketStatementQuery").statement_handle
-        with self.lock:
-            table = self.results.pop(handle, None)
+        table = self.results.take(handle)
         if table is None:
-            raise pa.ArrowInvalid("unknown or already fetched ticket")
+            raise pa.ArrowInvalid(
+                "unknown, expired or already fetched ticket: a result is kept for"
+                f" {self.served.limits.pending_result_seconds:g} s after GetFlightInfo; ask again"
+            )
         return flight.RecordBatchStream(table)
 
     def do_action(self, context: Any, action: flight.Action) -> list[bytes]:
@@ -202,10 +236,11 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             _, wrapper = unpack(action.body.to_pybytes())
             statement = message(wrapper, "ActionCreatePreparedStatementRequest").query
             # Run it now: the answer carries the result schema, which JDBC drivers read.
-            table = self.run(statement, principal_of(context))
+            principal = principal_of(context)
+            table = self.run(statement, principal)
             handle = uuid.uuid4().bytes
-            with self.lock:
-                self.remember(self.prepared, handle, Prepared(statement, table), MAX_PREPARED)
+            self.prepare(handle, statement)
+            self.results.put(handle, table, principal)
             result = SQL["ActionCreatePreparedStatementResult"](
                 prepared_statement_handle=handle,
                 dataset_schema=table.schema.serialize().to_pybytes(),
@@ -218,6 +253,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             ).prepared_statement_handle
             with self.lock:
                 self.prepared.pop(handle, None)
+            self.results.take(handle)
             return []
         raise NotImplementedError(f"action {action.type} is not supported")
 

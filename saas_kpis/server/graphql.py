@@ -13,10 +13,11 @@ import asyncio
 import base64
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,12 @@ from saas_kpis.semantic import (
     QueryRequest,
     SavedQuery,
 )
+from saas_kpis.semantic.query_control import QueryControl
 from saas_kpis.server import dashboards
-from saas_kpis.server.adapter import ServedLayer, public_message
+from saas_kpis.server.adapter import Answer, ServedLayer, public_message
 from saas_kpis.server.auth import UNAUTHORIZED, Principal, TokenCheck
+from saas_kpis.server.graphql_limits import BodyLimit, document_parser
+from saas_kpis.server.limits import BusyError, LimitError, check_filters
 from saas_kpis.server.pagination import Page, page_request, paginate
 from saas_kpis.server.statements import (
     StatementError,
@@ -49,6 +53,12 @@ from saas_kpis.server.statements import (
 )
 
 log = logging.getLogger(__name__)
+# ariadne logs every error of a request with its traceback. The internal ones are logged by
+# format_error (public_message, with the reference the client sees); the rest are about the
+# request (a bad argument, a limit, a busy server) and are no fault of the server.
+ARIADNE_ERRORS = logging.getLogger(f"{__name__}.request_errors")
+ARIADNE_ERRORS.addHandler(logging.NullHandler())
+ARIADNE_ERRORS.propagate = False
 
 SCHEMA = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8")
 # Where BearerAuth leaves the authenticated principal in the ASGI scope of a request.
@@ -60,11 +70,17 @@ POLL_WAIT_SECONDS = 2.0
 
 @dataclass
 class Job:
-    """A query created through GraphQL: its future result, or its cancellation."""
+    """A query created through GraphQL: its future answer, and the control that cancels it."""
 
-    future: Future
-    cancelled: bool = False
-    sql: str | None = None
+    future: Future[Answer]
+    control: QueryControl
+    finished_at: float | None = None
+    size: int = 0  # bytes of its result, once it has one
+
+    def finish(self, future: Future[Answer]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.size = future.result().table.get_total_buffer_size()
+        self.finished_at = time.monotonic()
 
 
 def request_from_arguments(arguments: dict[str, Any]) -> QueryRequest:
@@ -223,10 +239,9 @@ METRIC_PARTS = {
 class SemanticLayerGraphQL:
     """Resolvers over the served semantic layer, and the query jobs they start."""
 
-    def __init__(self, served: ServedLayer, environment_id: int, workers: int = 4) -> None:
+    def __init__(self, served: ServedLayer, environment_id: int) -> None:
         self.served = served
         self.environment_id = environment_id
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sl-query")
         self.jobs: OrderedDict[str, Job] = OrderedDict()
         self.jobs_lock = threading.Lock()
 
@@ -234,37 +249,62 @@ class SemanticLayerGraphQL:
         if int(environment_id) != self.environment_id:
             raise GraphQLError(f"unknown environment {environment_id}")
 
-    def run_job(self, job: Job, request: QueryRequest, principal: Principal) -> pa.Table:
-        answer = self.served.query(request, principal)
-        job.sql = answer.sql
-        return answer.table
+    def request_of(self, arguments: dict[str, Any]) -> QueryRequest:
+        """createQuery/compileSql arguments as a request: the filters' number and size are
+        checked before they are parsed; call it off the event loop (the parsing is CPU work)."""
+        check_filters([w["sql"] for w in arguments.get("where") or []], self.served.limits)
+        return request_from_arguments(arguments)
 
-    def create_job(self, arguments: dict[str, Any], principal: Principal) -> str:
+    async def create_job(self, arguments: dict[str, Any], principal: Principal) -> str:
+        """Start a query job. A request that is malformed or over a limit becomes a failed job,
+        as dbt's API reports it; a token with too many queries waiting is refused (BusyError)."""
+        control = self.served.control()
+        try:
+            request = await asyncio.to_thread(self.request_of, arguments)
+            future = self.served.start_query(request, principal, control)
+        except BusyError:
+            raise
+        except (StatementError, LimitError) as error:
+            future = Future()
+            future.set_exception(error)
         job_id = uuid.uuid4().hex
+        job = Job(future=future, control=control)
+        future.add_done_callback(job.finish)
         with self.jobs_lock:
-            future: Future = Future()
-            job = self.jobs[job_id] = Job(future=future)
+            self.jobs[job_id] = job
             while len(self.jobs) > MAX_KEPT_QUERIES:
-                self.jobs.popitem(last=False)
-
-        def work() -> None:
-            if job.cancelled:
-                return
-            try:
-                request = request_from_arguments(arguments)
-                future.set_result(self.run_job(job, request, principal))
-            except Exception as error:
-                future.set_exception(error)
-
-        self.executor.submit(work)
+                # Nobody can poll a forgotten job any more: stop it if it still runs.
+                self.jobs.popitem(last=False)[1].control.cancel()
+            self.forget_old_results()
         return job_id
 
-    async def poll(self, job_id: str, page: int) -> dict[str, Any]:
+    def forget_old_results(self) -> None:
+        """Drop finished jobs kept longer than a pending Flight result is, and the oldest ones
+        past the same byte budget, so results nobody polls do not pile up. Called with the
+        jobs lock held."""
+        limits = self.served.limits
+        now, held = time.monotonic(), 0
+        for job_id, job in reversed(list(self.jobs.items())):  # the newest are kept first
+            if job.finished_at is None:
+                continue
+            held += job.size
+            expired = now - job.finished_at > limits.pending_result_seconds
+            if expired or held > limits.pending_result_bytes:
+                del self.jobs[job_id]
+
+    def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job is None:
-            raise GraphQLError(f"unknown query id {job_id}")
-        result: dict[str, Any] = {"queryId": job_id, "sql": job.sql, "error": None}
-        if job.cancelled:
+            raise GraphQLError(
+                f"unknown query id {job_id}: a result is kept"
+                f" {self.served.limits.pending_result_seconds:g} s after its query ends"
+            )
+        return job
+
+    async def poll(self, job_id: str, page: int) -> dict[str, Any]:
+        job = self.job(job_id)
+        result: dict[str, Any] = {"queryId": job_id, "sql": None, "error": None}
+        if job.control.cancelled:
             return {
                 **result,
                 "status": "FAILED",
@@ -286,21 +326,21 @@ class SemanticLayerGraphQL:
             }
         if page != 1:
             raise GraphQLError(f"page {page} does not exist; the result has 1 page")
-        table = job.future.result()
-        encoded = await asyncio.to_thread(arrow_base64, table)
+        answer = job.future.result()
+        encoded = await asyncio.to_thread(arrow_base64, answer.table)
         return {
             **result,
-            "sql": job.sql,
+            "sql": answer.sql,
             "status": "SUCCESSFUL",
             "totalPages": 1,
             "arrowResult": encoded,
         }
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        job = self.jobs.get(job_id)
-        if job is None:
-            raise GraphQLError(f"unknown query id {job_id}")
-        job.cancelled = True  # a running query finishes, but its result is never returned
+        job = self.job(job_id)
+        # A waiting query never starts; a running one is interrupted in the warehouse.
+        job.control.cancel()
+        job.future.cancel()
         return {"queryId": job_id}
 
     def schema(self) -> Any:
@@ -408,12 +448,12 @@ class SemanticLayerGraphQL:
         async def create_query(_: Any, info: Any, environmentId: int, **arguments: Any) -> Any:
             self.check_environment(environmentId)
             self.served.layer()
-            return {"queryId": self.create_job(arguments, principal_of(info))}
+            return {"queryId": await self.create_job(arguments, principal_of(info))}
 
         @mutation.field("compileSql")
         async def compile_sql(_: Any, info: Any, environmentId: int, **arguments: Any) -> Any:
             self.check_environment(environmentId)
-            request = request_from_arguments(arguments)
+            request = await asyncio.to_thread(self.request_of, arguments)
             sql = await asyncio.to_thread(self.served.compile, request, principal_of(info))
             return {"sql": sql}
 
@@ -448,7 +488,12 @@ def principal_of(info: Any) -> Principal:
 def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     """Client-facing errors: a clean message and the location, never a stack trace."""
     original = error.original_error
-    message = public_message(original) if original is not None else error.message
+    # A GraphQLError raised by a resolver (an unknown environment or query id) arrives as the
+    # original error of the located one: its message is already meant for the client.
+    if original is None or isinstance(original, GraphQLError):
+        message = error.message
+    else:
+        message = public_message(original)
     formatted: dict[str, Any] = {"message": message}
     if error.path:
         formatted["path"] = error.path
@@ -498,10 +543,17 @@ def create_app(
     dbt-mcp posts to the root of a `localhost` host (it adds /api/graphql only for remote
     hosts), so the same GraphQL app answers there too."""
     api = SemanticLayerGraphQL(served, environment_id)
-    graphql_app = GraphQL(api.schema(), debug=False, error_formatter=format_error)
+    graphql_app = GraphQL(
+        api.schema(),
+        debug=False,
+        error_formatter=format_error,
+        logger=ARIADNE_ERRORS,
+        query_parser=document_parser(served.limits),
+    )
     routes = [Route(path, graphql_app, methods=["GET", "POST"]) for path in ("/api/graphql", "/")]
     if pages is not None:
         routes += dashboards.routes(pages)
     app = Starlette(routes=routes)
     app.state.api = api
-    return BearerAuth(app, tokens)
+    # Authentication first (it reads only headers), then the body limit, then the parsing.
+    return BearerAuth(BodyLimit(app, served.limits.max_body_bytes), tokens)

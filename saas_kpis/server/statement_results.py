@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from saas_kpis.semantic.query_control import QueryControl
 from saas_kpis.server.adapter import ServedLayer
 from saas_kpis.server.auth import Principal
 from saas_kpis.server.scopes import Metadata
@@ -95,7 +96,11 @@ def run_call(served: ServedLayer, principal: Principal, call: Call) -> pa.Table:
         table = served.dimension_values(call.request, principal)
     else:
         table = metadata_table(served.metadata(principal), call)
-    return execute_outer(table, call.outer_sql) if call.outer_sql else table
+    if not call.outer_sql:
+        return table
+    # The outer select runs DuckDB too: in the principal's turn, with the same bounds.
+    outer_sql, control = call.outer_sql, served.control()
+    return served.admission.run(principal, lambda: execute_outer(table, outer_sql, control))
 
 
 def metadata_table(layer: Metadata, call: Call) -> pa.Table:
@@ -109,13 +114,35 @@ def metadata_table(layer: Metadata, call: Call) -> pa.Table:
     return table_of(items, METADATA_COLUMNS[call.function])
 
 
-def execute_outer(table: pa.Table, outer_sql: str) -> pa.Table:
-    """Run the validated select around a call on the call's result, in a sandboxed DuckDB."""
+def execute_outer(table: pa.Table, outer_sql: str, control: QueryControl | None = None) -> pa.Table:
+    """Run the validated select around a call on the call's result, in a sandboxed DuckDB,
+    within the control's timeout and result caps.
+
+    DuckDB computes a select over a small registered table whole when it starts, whatever the
+    reader then asks for (a 19.5k-character literal on each of 26,000 rows took 500 MB before the
+    first batch was read), so the size of the result is measured first, by an aggregate that
+    holds none of it, and an oversized result is refused before it is computed."""
+    control = control or QueryControl()
     connection = duckdb.connect(
         ":memory:", config={"enable_external_access": False, "lock_configuration": True}
     )
     try:
         connection.register(OUTER_TABLE, table)
-        return connection.execute(outer_sql).to_arrow_table()
+        schema = connection.execute(f"select * from ({outer_sql}) limit 0").to_arrow_table().schema
+        columns = [f"c{n}" for n in range(len(schema))]
+        text = [
+            f"coalesce(sum(strlen({column}::varchar)), 0)"
+            for column, data_type in zip(columns, schema.types, strict=True)
+            if pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
+        ]
+        measured = control.read_duckdb(
+            connection,
+            f"select count(*), {' + '.join(text) or '0'}"
+            f" from ({outer_sql}) as measured({', '.join(columns)})",
+        )
+        rows, text_bytes = measured.column(0)[0].as_py(), measured.column(1)[0].as_py()
+        # Fixed-width columns count 8 bytes a value, about what Arrow holds for them.
+        control.check_size(rows, int(text_bytes) + rows * 8 * (len(columns) - len(text)))
+        return control.read_duckdb(connection, outer_sql)
     finally:
         connection.close()

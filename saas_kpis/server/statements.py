@@ -27,6 +27,8 @@ GRAINS = ("day", "week", "month", "quarter", "year")
 DATE_PARTS = ("doy", "dow", "day", "month", "quarter", "year")
 MAX_STATEMENT_LENGTH = 20_000
 OUTER_TABLE = "semantic_layer_result"
+# sqlglot parses recursively: some 25 nested function calls exhaust Python's recursion limit.
+NESTED_TOO_DEEPLY = "the {what} nests its expressions too deeply"
 
 
 class StatementError(ValueError):
@@ -493,6 +495,8 @@ def validate_where(where: str) -> str:
         trees = sqlglot.parse(f"select 1 where {sql}", read="duckdb")
     except SqlglotError:
         raise StatementError("malformed where filter") from None
+    except RecursionError:
+        raise StatementError(NESTED_TOO_DEEPLY.format(what="where filter")) from None
     if (
         len(trees) != 1
         or not isinstance(trees[0], exp.Select)
@@ -519,6 +523,8 @@ def validate_outer_select(sql: str) -> str:
         trees = sqlglot.parse(sql, read="duckdb")
     except SqlglotError:
         raise StatementError("malformed SQL around the {{ semantic_layer }} call") from None
+    except RecursionError:
+        raise StatementError(NESTED_TOO_DEEPLY.format(what="SQL around the call")) from None
     if len(trees) != 1 or not isinstance(trees[0], exp.Select):
         raise StatementError(
             "only one select statement around the {{ semantic_layer }} call is allowed"

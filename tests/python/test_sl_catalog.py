@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
-from sl_server_process import FLIGHT_PORT, HOST, TOKEN, Served, adbc_connection
+from sl_server_process import ENVIRONMENT_ID, FLIGHT_PORT, HOST, TOKEN, Served, adbc_connection
 
 # isort: split
 import adbc_driver_flightsql.dbapi as flightsql
@@ -222,7 +222,12 @@ def flight_info_rows(client: flight.FlightClient, command: Any, options: Any) ->
 
 def test_get_sql_info_over_raw_flight(served: Served) -> None:
     client = flight.FlightClient(f"grpc://{HOST}:{FLIGHT_PORT}")
-    options = flight.FlightCallOptions(headers=[(b"authorization", f"Bearer {TOKEN}".encode())])
+    options = flight.FlightCallOptions(
+        headers=[
+            (b"authorization", f"Bearer {TOKEN}".encode()),
+            (b"environmentid", str(ENVIRONMENT_ID).encode()),
+        ]
+    )
     everything = flight_info_rows(client, SQL["CommandGetSqlInfo"](), options)
     assert everything.schema.equals(SQL_INFO_SCHEMA)
     items = {row["info_name"]: row["value"] for row in everything.to_pylist()}
