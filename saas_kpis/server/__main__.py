@@ -198,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "token":
         return token_command(args.name or "new-token")
+    # force: an import (dbt's adapters, by way of the PostgreSQL pool) already gave the root
+    # logger a handler at WARNING, which would silence the server's own INFO lines.
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     for noisy in ("metricflow", "metricflow_semantics"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
