@@ -2,7 +2,7 @@
 
 Settings come from environment variables (see README, "Semantic Layer API server"):
 SAAS_KPIS_SL_TOKENS, SAAS_KPIS_SL_HOST, SAAS_KPIS_SL_GRAPHQL_PORT, SAAS_KPIS_SL_FLIGHT_PORT,
-SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH.
+SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SL_CACHE_BYTES, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH.
 """
 
 from __future__ import annotations
@@ -51,15 +51,25 @@ def tokens_from_environment() -> list[str]:
     return tokens
 
 
+def cache_bytes_from_environment() -> int:
+    from saas_kpis.server.result_cache import DEFAULT_CAPACITY_BYTES
+
+    value = os.environ.get("SAAS_KPIS_SL_CACHE_BYTES", str(DEFAULT_CAPACITY_BYTES))
+    if not value.strip().isdigit():
+        raise SystemExit(f"SAAS_KPIS_SL_CACHE_BYTES must be a number of bytes, not {value!r}")
+    return int(value)
+
+
 def serve_command() -> int:
     import uvicorn
 
     from saas_kpis.dashboards.render import Sources
-    from saas_kpis.server.adapter import ServedLayer
+    from saas_kpis.server.adapter import ServedLayer, cached_bytes
     from saas_kpis.server.auth import TokenCheck
     from saas_kpis.server.dashboards import DashboardPages
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
+    from saas_kpis.server.result_cache import ResultCache
     from saas_kpis.server.snapshots import SnapshotStore
 
     host = os.environ.get("SAAS_KPIS_SL_HOST", "127.0.0.1")
@@ -78,13 +88,14 @@ def serve_command() -> int:
     sys.tracebacklimit = 0
 
     store = SnapshotStore(serving_dir())
+    served = ServedLayer(store, ResultCache(cache_bytes_from_environment(), cached_bytes))
+    store.listeners.append(served)  # warms each snapshot's declared saved queries, then serves it
     store.start()
     if store.current_or_none() is None:
         print(
             f"no published build in {serving_dir()} yet; serving as soon as one appears",
             file=sys.stderr,
         )
-    served = ServedLayer(store)
     pages = DashboardPages(store, Path(tempfile.mkdtemp(prefix="saas-kpis-dashboards-")), Sources())
     pages.start()
     flight_server = SemanticLayerFlightServer(

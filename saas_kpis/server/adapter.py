@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ import pyarrow as pa
 
 from saas_kpis.semantic import QueryRequest, SemanticLayer
 from saas_kpis.server.auth import Principal
-from saas_kpis.server.snapshots import NoSnapshotError, SnapshotStore
+from saas_kpis.server.declarative_cache import declared_in_snapshot
+from saas_kpis.server.result_cache import DIMENSION_VALUES, QUERY, CacheKey, ResultCache
+from saas_kpis.server.snapshots import NoSnapshotError, Snapshot, SnapshotStore
 from saas_kpis.server.statements import StatementError
 
 log = logging.getLogger(__name__)
@@ -36,12 +39,26 @@ class Answer:
     table: pa.Table
 
 
+# What the result cache holds: a query's Answer, or a dimension's values.
+Cached = Answer | pa.Table
+
+
+def cached_bytes(value: Cached) -> int:
+    if isinstance(value, Answer):
+        return value.table.nbytes + len(value.sql.encode())
+    return value.nbytes
+
+
 class ServedLayer:
     """The semantic layer of the newest published snapshot, and the one path by which both
-    transports plan and run a client's query (so every rule on queries is applied once, here)."""
+    transports plan and run a client's query (so every rule on queries is applied once, here).
 
-    def __init__(self, store: SnapshotStore) -> None:
+    `query` and `dimension_values` turn a client's request into the request as executed, then
+    `answer` looks it up in the result cache and, on a miss, plans and runs it."""
+
+    def __init__(self, store: SnapshotStore, cache: ResultCache[Cached] | None = None) -> None:
         self.store = store
+        self.cache: ResultCache[Cached] = cache or ResultCache(0, cached_bytes)
 
     def layer(self) -> SemanticLayer:
         """The current snapshot's layer; a request keeps it to the end, even if a newer appears."""
@@ -51,12 +68,57 @@ class ServedLayer:
         return self.layer().explain(request)
 
     def query(self, request: QueryRequest, principal: Principal) -> Answer:
-        layer = self.layer()
-        sql = layer.explain(request)
-        return Answer(sql=sql, table=layer.execute(sql))
+        answer = self.answer(self.store.current(), QUERY, request)
+        assert isinstance(answer, Answer)
+        return answer
 
     def dimension_values(self, request: QueryRequest, principal: Principal) -> pa.Table:
-        return self.layer().dimension_values(request)
+        table = self.answer(self.store.current(), DIMENSION_VALUES, request)
+        assert isinstance(table, pa.Table)
+        return table
+
+    def answer(self, snapshot: Snapshot, kind: str, request: QueryRequest) -> Cached:
+        """The answer to a request exactly as it is executed (after every rewrite), on one
+        snapshot: from the cache, or planned and run. The cache key is this request, so
+        whatever changes what runs must change `request` before this point."""
+        key = CacheKey(snapshot.id, kind, request)
+        return self.cache.get_or_compute(key, lambda: compute(snapshot.layer, kind, request))
+
+    # -- SnapshotListener: declarative caching -----------------------------------------------
+
+    def prepare(self, snapshot: Snapshot) -> None:
+        """Compute the saved queries that the snapshot declares cached, before it is served, so
+        that the first request for each is a hit. A saved query that fails is logged and
+        skipped: the snapshot is served all the same, and the query is computed on request."""
+        names = declared_in_snapshot(snapshot.path)
+        if not self.cache.enabled or not names:
+            return
+        started = time.monotonic()
+        failed = []
+        for name in names:
+            try:
+                self.answer(snapshot, QUERY, QueryRequest(saved_query=name))
+            except Exception as error:
+                failed.append(name)
+                log.error("saved query %s not cached for snapshot %s: %s", name, snapshot.id, error)
+        log.info(
+            "declarative cache: %d of %d saved queries computed for snapshot %s in %.1f s",
+            len(names) - len(failed),
+            len(names),
+            snapshot.id,
+            time.monotonic() - started,
+        )
+
+    def serving(self, snapshot: Snapshot) -> None:
+        self.cache.retain(snapshot.id)
+
+
+def compute(layer: SemanticLayer, kind: str, request: QueryRequest) -> Cached:
+    """Plan and run a request: a query's Answer, or a dimension's values."""
+    if kind == DIMENSION_VALUES:
+        return layer.dimension_values(request)
+    sql = layer.explain(request)
+    return Answer(sql=sql, table=layer.execute(sql))
 
 
 def public_message(error: BaseException) -> str:

@@ -17,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ SCHEMA = (Path(__file__).with_name("schema.graphql")).read_text(encoding="utf-8"
 PRINCIPAL_KEY = "saas_kpis.principal"
 MAX_KEPT_QUERIES = 500
 POLL_WAIT_SECONDS = 2.0
+# The result cache's counters (JSON), for operators and for telling a hit from a miss.
+CACHE_STATS_PATH = "/api/cache"
 
 
 @dataclass
@@ -495,6 +497,11 @@ def create_app(
     api = SemanticLayerGraphQL(served, environment_id)
     graphql_app = GraphQL(api.schema(), debug=False, error_formatter=format_error)
     routes = [Route(path, graphql_app, methods=["GET", "POST"]) for path in ("/api/graphql", "/")]
+
+    async def cache_stats(_: Any) -> JSONResponse:
+        return JSONResponse(asdict(served.cache.stats()))
+
+    routes.append(Route(CACHE_STATS_PATH, cache_stats, methods=["GET"]))
     if pages is not None:
         routes += dashboards.routes(pages)
     app = Starlette(routes=routes)
