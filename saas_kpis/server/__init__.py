@@ -1,7 +1,9 @@
 """A self-hosted server for dbt's Semantic Layer APIs (GraphQL and Arrow Flight SQL).
 
 `snapshots` publishes finished builds and watches for the newest; `adapter` gives both
-transports the served snapshot's semantic layer and client-safe errors; `auth` is the one
+transports the served snapshot's semantic layer and client-safe errors, through `result_cache`
+(answers per snapshot and request) and `declarative_cache` (the saved queries a build asks to be
+computed before its snapshot is served); `auth` is the one
 bearer-token check; `statements` and `table_statements` parse and whitelist what clients send;
 `graphql` and `flight` are the two transports, each serialising its own wire format from the
 layer's typed metadata. Flight's pieces: `flight_sql_protocol` (the protobuf messages),
