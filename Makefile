@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
 	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input incremental review dashboards \
-	mcp server
+	mcp server loadtest
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -110,6 +110,13 @@ incremental: $(BIN)/.installed
 ##   (servers started with their own settings, about N minutes, so outside `make test`; CI runs it)
 server: $(BIN)/.installed
 	$(BIN)/pytest tests/server
+
+## loadtest: the API server under 32 concurrent GraphQL and Flight SQL clients (8 tokens, 4
+##   processes), LOADTEST_SECONDS (60) with the result cache on, then off; needs `make build`
+##   first; requests/s, latency percentiles, errors (any fails the target), peak server memory
+##   -> bench/results/loadtest.md and loadtest-<UTC time>.json (LOADTEST_NOTE: a note to keep)
+loadtest: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.bench.load
 
 ## faults: builds killed part-way and rerun, the server killed under its clients, PostgreSQL
 ##   restarted under a build (on a throwaway PostgreSQL server, apt-installed if missing)

@@ -18,4 +18,7 @@ is never touched), with the profile target ``bench`` (DuckDB memory_limit and th
 
 Figures are medians over the runs. The result goes to ``bench/results/<scale>-<UTC time>.json``
 and ``bench/results/<scale>.md`` and is printed.
+
+``load`` is the API server's load test (``make loadtest``): concurrent GraphQL and Flight SQL
+clients against the published build, with the result cache on and off.
 """

@@ -2,9 +2,9 @@
 
 Settings come from environment variables (see README, "Semantic Layer API server"):
 SAAS_KPIS_SL_TOKENS, SAAS_KPIS_SL_HOST, SAAS_KPIS_SL_GRAPHQL_PORT, SAAS_KPIS_SL_FLIGHT_PORT,
-SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SERVING_DIR, SAAS_KPIS_DUCKDB_PATH; with a PostgreSQL
-build (SAAS_KPIS_TARGET=postgres) also SAAS_KPIS_SL_PG_POOL_SIZE; the limits
-(`SAAS_KPIS_SL_<FIELD>` for each field of `limits.Limits`).
+SAAS_KPIS_SL_ENVIRONMENT_ID, SAAS_KPIS_SL_CACHE_BYTES, SAAS_KPIS_SERVING_DIR,
+SAAS_KPIS_DUCKDB_PATH; with a PostgreSQL build (SAAS_KPIS_TARGET=postgres) also
+SAAS_KPIS_SL_PG_POOL_SIZE; the limits (`SAAS_KPIS_SL_<FIELD>` for each field of `limits.Limits`).
 Scoped tokens: SAAS_KPIS_SL_TOKEN_FILE (`python -m saas_kpis.server token NAME` makes an entry).
 """
 
@@ -115,15 +115,25 @@ def token_command(name: str) -> int:
     return 0
 
 
+def cache_bytes_from_environment() -> int:
+    from saas_kpis.server.result_cache import DEFAULT_CAPACITY_BYTES
+
+    value = os.environ.get("SAAS_KPIS_SL_CACHE_BYTES", str(DEFAULT_CAPACITY_BYTES))
+    if not value.strip().isdigit():
+        raise SystemExit(f"SAAS_KPIS_SL_CACHE_BYTES must be a number of bytes, not {value!r}")
+    return int(value)
+
+
 def serve_command() -> int:
     import uvicorn
 
     from saas_kpis.dashboards.render import Sources
-    from saas_kpis.server.adapter import ServedLayer
+    from saas_kpis.server.adapter import ServedLayer, cached_bytes
     from saas_kpis.server.dashboards import DashboardPages
     from saas_kpis.server.flight import SemanticLayerFlightServer
     from saas_kpis.server.graphql import create_app
     from saas_kpis.server.limits import Limits
+    from saas_kpis.server.result_cache import ResultCache
     from saas_kpis.server.snapshots import SnapshotStore
     from saas_kpis.server.token_file import TokenFileError
     from saas_kpis.server.warehouse_targets import PostgresPools
@@ -149,6 +159,8 @@ def serve_command() -> int:
 
     postgres = PostgresPools(postgres_pool_settings(limits.statement_timeout_seconds))
     store = SnapshotStore(serving_dir(), postgres=postgres)
+    served = ServedLayer(store, limits, ResultCache(cache_bytes_from_environment(), cached_bytes))
+    store.listeners.append(served)  # warms each snapshot's declared saved queries, then serves it
     store.start()
     try:
         tokens = token_check_from_environment(store)
@@ -161,7 +173,6 @@ def serve_command() -> int:
             f"no published build in {serving_dir()} yet; serving as soon as one appears",
             file=sys.stderr,
         )
-    served = ServedLayer(store, limits)
     pages = DashboardPages(store, Path(tempfile.mkdtemp(prefix="saas-kpis-dashboards-")), Sources())
     pages.start()
     flight_server = SemanticLayerFlightServer(

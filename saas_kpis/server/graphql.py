@@ -18,7 +18,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,8 @@ PRINCIPAL_KEY = "saas_kpis.principal"
 SCOPED_PAGES = "the dashboards show every metric; this token is scoped to some of them"
 MAX_KEPT_QUERIES = 500
 POLL_WAIT_SECONDS = 2.0
+# The result cache's counters (JSON), for operators and for telling a hit from a miss.
+CACHE_STATS_PATH = "/api/cache"
 
 
 @dataclass
@@ -551,6 +553,11 @@ def create_app(
         query_parser=document_parser(served.limits),
     )
     routes = [Route(path, graphql_app, methods=["GET", "POST"]) for path in ("/api/graphql", "/")]
+
+    async def cache_stats(_: Any) -> JSONResponse:
+        return JSONResponse(asdict(served.cache.stats()))
+
+    routes.append(Route(CACHE_STATS_PATH, cache_stats, methods=["GET"]))
     if pages is not None:
         routes += dashboards.routes(pages)
     app = Starlette(routes=routes)

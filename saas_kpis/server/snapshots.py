@@ -30,9 +30,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from saas_kpis.semantic import MANIFEST_FILE, SemanticLayer
 from saas_kpis.semantic.postgres_warehouse import PoolSettings, WarehouseQueryError
+from saas_kpis.server.declarative_cache import CACHE_FILE, DBT_MANIFEST_FILE, write_declaration
 from saas_kpis.server.warehouse_targets import (
     WAREHOUSE_FILE,
     PostgresPools,
@@ -170,6 +172,11 @@ def _publish_files(files: dict[str, Path], serving_dir: Path, keep: int) -> Path
                 target: copy_with_digest(source, staging / target)
                 for target, source in files.items()
             }
+            # The saved queries the build declares cached, read from dbt's full manifest.
+            dbt_manifest = files[MANIFEST_FILE].with_name(DBT_MANIFEST_FILE)
+            if dbt_manifest.is_file():
+                write_declaration(dbt_manifest, staging / CACHE_FILE)
+                contents[CACHE_FILE] = file_digest(staging / CACHE_FILE)
             (staging / CONTENTS_FILE).write_text(json.dumps({"files": contents}, indent=1))
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
@@ -233,6 +240,15 @@ class Snapshot:
         return cls(path.name, path, SemanticLayer.open_duckdb(warehouse, path / MANIFEST_FILE))
 
 
+class SnapshotListener(Protocol):
+    """Told of each snapshot the store opens: `prepare` before it is served (in the thread that
+    found it; an error is logged and the snapshot served anyway), `serving` once it is."""
+
+    def prepare(self, snapshot: Snapshot) -> None: ...
+
+    def serving(self, snapshot: Snapshot) -> None: ...
+
+
 class SnapshotStore:
     """The newest published snapshot, watched in a background thread."""
 
@@ -248,6 +264,7 @@ class SnapshotStore:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.listeners: list[SnapshotListener] = []
 
     def current(self) -> Snapshot:
         snapshot = self._current
@@ -285,8 +302,15 @@ class SnapshotStore:
                         serving,
                     )
                     continue
+                for listener in self.listeners:
+                    try:
+                        listener.prepare(snapshot)
+                    except Exception as error:
+                        log.error("preparing %s failed (%s); serving it", snapshot.id, error)
                 self._current = snapshot  # in-flight queries keep their reference to the old one
                 log.info("serving snapshot %s", snapshot.id)
+                for listener in self.listeners:
+                    listener.serving(snapshot)
                 return True
             return False
 
