@@ -20,5 +20,6 @@ Figures are medians over the runs. The result goes to ``bench/results/<scale>-<U
 and ``bench/results/<scale>.md`` and is printed.
 
 ``load`` is the API server's load test (``make loadtest``): concurrent GraphQL and Flight SQL
-clients against the published build, with the result cache on and off.
+clients (``load_clients``: the request mix and a client process) against the published build,
+with the result cache on and off.
 """
