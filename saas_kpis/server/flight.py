@@ -62,6 +62,7 @@ class Prepared:
 
     statement: str
     used_at: float
+    owner: str  # the name of the principal that prepared it: only it may run or close it
 
 
 def client_error(error: Exception) -> Exception:
@@ -168,12 +169,12 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         except Exception as error:
             raise client_error(error) from None
 
-    def prepare(self, handle: bytes, statement: str) -> None:
+    def prepare(self, handle: bytes, statement: str, principal: Principal) -> None:
         """Keep a prepared statement: at most MAX_PREPARED, each until it has been unused for
         as long as a pending result is kept."""
         now = time.monotonic()
         with self.lock:
-            self.prepared[handle] = Prepared(statement, now)
+            self.prepared[handle] = Prepared(statement, now, principal.name)
             idle = now - self.served.limits.pending_result_seconds
             while self.prepared and (
                 len(self.prepared) > MAX_PREPARED
@@ -192,13 +193,13 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             handle = message(wrapper, "CommandPreparedStatementQuery").prepared_statement_handle
             with self.lock:
                 prepared = self.prepared.get(handle)
-                if prepared is None:
+                if prepared is None or prepared.owner != principal.name:
                     raise pa.ArrowInvalid("unknown, expired or closed prepared statement")
                 prepared.used_at = time.monotonic()
                 self.prepared.move_to_end(handle)
             # The first execution uses the result computed for the schema at prepare time,
             # unless it has expired since.
-            table = self.results.take(handle)
+            table = self.results.take(handle, principal)
             return table if table is not None else self.run(prepared.statement, principal)
         raise NotImplementedError(
             f"Flight SQL command {type_name or 'without type'} is not supported"
@@ -223,7 +224,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
         if type_name != "TicketStatementQuery":
             raise pa.ArrowInvalid("unknown ticket")
         handle = message(wrapper, "TicketStatementQuery").statement_handle
-        table = self.results.take(handle)
+        table = self.results.take(handle, principal_of(context))
         if table is None:
             raise pa.ArrowInvalid(
                 "unknown, expired or already fetched ticket: a result is kept for"
@@ -239,7 +240,7 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             principal = principal_of(context)
             table = self.run(statement, principal)
             handle = uuid.uuid4().bytes
-            self.prepare(handle, statement)
+            self.prepare(handle, statement, principal)
             self.results.put(handle, table, principal)
             result = SQL["ActionCreatePreparedStatementResult"](
                 prepared_statement_handle=handle,
@@ -251,9 +252,12 @@ class SemanticLayerFlightServer(flight.FlightServerBase):
             handle = message(
                 wrapper, "ActionClosePreparedStatementRequest"
             ).prepared_statement_handle
+            principal = principal_of(context)
             with self.lock:
-                self.prepared.pop(handle, None)
-            self.results.take(handle)
+                prepared = self.prepared.get(handle)
+                if prepared is not None and prepared.owner == principal.name:
+                    del self.prepared[handle]
+            self.results.take(handle, principal)
             return []
         raise NotImplementedError(f"action {action.type} is not supported")
 

@@ -76,6 +76,7 @@ class Job:
 
     future: Future[Answer]
     control: QueryControl
+    owner: str  # the name of the principal that created it: only it may poll or cancel it
     finished_at: float | None = None
     size: int = 0  # bytes of its result, once it has one
 
@@ -270,7 +271,7 @@ class SemanticLayerGraphQL:
             future = Future()
             future.set_exception(error)
         job_id = uuid.uuid4().hex
-        job = Job(future=future, control=control)
+        job = Job(future=future, control=control, owner=principal.name)
         future.add_done_callback(job.finish)
         with self.jobs_lock:
             self.jobs[job_id] = job
@@ -294,17 +295,18 @@ class SemanticLayerGraphQL:
             if expired or held > limits.pending_result_bytes:
                 del self.jobs[job_id]
 
-    def job(self, job_id: str) -> Job:
+    def job(self, job_id: str, principal: Principal) -> Job:
+        """A job of the principal's; another token's query id is unknown to it."""
         job = self.jobs.get(job_id)
-        if job is None:
+        if job is None or job.owner != principal.name:
             raise GraphQLError(
                 f"unknown query id {job_id}: a result is kept"
                 f" {self.served.limits.pending_result_seconds:g} s after its query ends"
             )
         return job
 
-    async def poll(self, job_id: str, page: int) -> dict[str, Any]:
-        job = self.job(job_id)
+    async def poll(self, job_id: str, page: int, principal: Principal) -> dict[str, Any]:
+        job = self.job(job_id, principal)
         result: dict[str, Any] = {"queryId": job_id, "sql": None, "error": None}
         if job.control.cancelled:
             return {
@@ -338,8 +340,8 @@ class SemanticLayerGraphQL:
             "arrowResult": encoded,
         }
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
-        job = self.job(job_id)
+    def cancel(self, job_id: str, principal: Principal) -> dict[str, Any]:
+        job = self.job(job_id, principal)
         # A waiting query never starts; a running one is interrupted in the warehouse.
         job.control.cancel()
         job.future.cancel()
@@ -442,9 +444,11 @@ class SemanticLayerGraphQL:
         )
 
         @query.field("query")
-        async def poll(_: Any, __: Any, environmentId: int, queryId: str, pageNum: int = 1) -> Any:
+        async def poll(
+            _: Any, info: Any, environmentId: int, queryId: str, pageNum: int = 1
+        ) -> Any:
             self.check_environment(environmentId)
-            return await self.poll(queryId, pageNum or 1)
+            return await self.poll(queryId, pageNum or 1, principal_of(info))
 
         @mutation.field("createQuery")
         async def create_query(_: Any, info: Any, environmentId: int, **arguments: Any) -> Any:
@@ -460,9 +464,9 @@ class SemanticLayerGraphQL:
             return {"sql": sql}
 
         @mutation.field("cancelQuery")
-        async def cancel_query(_: Any, __: Any, environmentId: int, queryId: str) -> Any:
+        async def cancel_query(_: Any, info: Any, environmentId: int, queryId: str) -> Any:
             self.check_environment(environmentId)
-            return self.cancel(queryId)
+            return self.cancel(queryId, principal_of(info))
 
         metric_type = ObjectType("Metric")
         for kind, (method, fields) in METRIC_PARTS.items():

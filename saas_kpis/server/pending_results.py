@@ -58,13 +58,16 @@ class PendingResults:
             )
             self._bytes += size
 
-    def take(self, handle: bytes) -> pa.Table | None:
-        """The result of a handle, once; None if it is unknown, expired or evicted."""
+    def take(self, handle: bytes, principal: Principal) -> pa.Table | None:
+        """The result of a handle, once, for the principal it was computed for; None if it is
+        unknown, expired, evicted or another token's (a scoped token must not read an answer
+        computed under another scope, even with a leaked handle)."""
         with self._lock:
             self._expire(time.monotonic())
-            pending = self._items.pop(handle, None)
-            if pending is None:
+            pending = self._items.get(handle)
+            if pending is None or pending.principal.name != principal.name:
                 return None
+            del self._items[handle]
             self._bytes -= pending.size
             return pending.table
 

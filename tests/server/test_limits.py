@@ -35,7 +35,7 @@ import adbc_driver_flightsql.dbapi as flightsql
 from saas_kpis.semantic.query_control import QueryBounds, QueryControl, QueryTimeoutError
 from saas_kpis.server.admission import Admission
 from saas_kpis.server.auth import Principal
-from saas_kpis.server.flight_sql_protocol import SQL, pack
+from saas_kpis.server.flight_sql_protocol import SQL, message, pack, unpack
 from saas_kpis.server.limits import BusyError
 from saas_kpis.server.pending_results import PendingResults
 
@@ -361,6 +361,45 @@ def test_unpolled_graphql_results_expire(served: Served) -> None:
     assert "a result is kept 3 s after its query ends" in unknown["errors"][0]["message"]
 
 
+def test_query_ids_tickets_and_prepared_statements_belong_to_their_token(
+    served: Served,
+) -> None:
+    # Another token's query id is unknown, to poll and to cancel.
+    query_id = post(CREATE, env=ENVIRONMENT_ID, where=None).json()["data"]["createQuery"]["queryId"]
+    for document in (POLL, CANCEL):
+        variables = {"env": ENVIRONMENT_ID, "id": query_id, "page": 1}
+        if document is CANCEL:
+            del variables["page"]
+        foreign = post(document, token=OTHER_TOKEN, **variables).json()
+        assert foreign["errors"][0]["message"].startswith(f"unknown query id {query_id}")
+    assert poll_until_done(query_id)["status"] == "SUCCESSFUL"
+    # Another token's ticket reads nothing, and leaves the result to its owner.
+    client = flight.FlightClient(f"grpc://{HOST}:{FLIGHT_PORT}")
+    ticket = flight_info(f"{{{{ {API_REQUESTS} }}}}").endpoints[0].ticket
+    with pytest.raises(pa.ArrowInvalid, match="unknown, expired or already fetched ticket"):
+        client.do_get(ticket, flight_options(OTHER_TOKEN)).read_all()
+    assert client.do_get(ticket, flight_options()).read_all().num_rows > 0
+    # Another token cannot run or close a prepared statement.
+    prepared = SQL["ActionCreatePreparedStatementRequest"](query=f"{{{{ {API_REQUESTS} }}}}")
+    action = flight.Action("CreatePreparedStatement", pack(prepared))
+    [result] = list(client.do_action(action, flight_options()))
+    _, wrapper = unpack(result.body.to_pybytes())
+    created = message(wrapper, "ActionCreatePreparedStatementResult").prepared_statement_handle
+    execute = flight.FlightDescriptor.for_command(
+        pack(SQL["CommandPreparedStatementQuery"](prepared_statement_handle=created))
+    )
+    with pytest.raises(pa.ArrowInvalid, match="unknown, expired or closed prepared statement"):
+        client.get_flight_info(execute, flight_options(OTHER_TOKEN))
+    close = SQL["ActionClosePreparedStatementRequest"](prepared_statement_handle=created)
+    list(
+        client.do_action(
+            flight.Action("ClosePreparedStatement", pack(close)), flight_options(OTHER_TOKEN)
+        )
+    )
+    owner_info = client.get_flight_info(execute, flight_options())
+    assert client.do_get(owner_info.endpoints[0].ticket, flight_options()).read_all().num_rows > 0
+
+
 def test_a_deeply_nested_statement_is_a_client_error(served: Served) -> None:
     nested = "lower(" * 60 + "api_request" + ")" * 60
     with pytest.raises(flightsql.Error, match="nests its expressions too deeply"):
@@ -429,9 +468,19 @@ def test_unfetched_results_are_evicted_from_the_largest_holder() -> None:
     results.put(b"o1", table, other)
     results.put(b"p2", table, piler)
     results.put(b"p3", table, piler)  # over budget: the piler's oldest goes
-    assert results.take(b"p1") is None
+    assert results.take(b"p1", piler) is None
     results.put(b"o2", table, other)  # again the piler's (2 results against 1)
-    assert results.take(b"p2") is None
-    assert results.take(b"o1") is not None and results.take(b"o2") is not None
-    assert results.take(b"p3") is not None and results.total_bytes == 0
+    assert results.take(b"p2", piler) is None
+    assert results.take(b"o1", other) is not None and results.take(b"o2", other) is not None
+    assert results.take(b"p3", piler) is not None and results.total_bytes == 0
+    results.stop()
+
+
+def test_a_result_is_taken_only_by_its_own_token() -> None:
+    table = pa.table({"x": [1, 2, 3]})
+    results = PendingResults(ttl_seconds=60, max_bytes=2**20)
+    owner, other = Principal("token-1"), Principal("token-2")
+    results.put(b"h", table, owner)
+    assert results.take(b"h", other) is None  # a leaked handle reads nothing
+    assert results.take(b"h", owner) == table
     results.stop()
