@@ -54,6 +54,7 @@ from saas_kpis.semantic.postgres_warehouse import (
     WarehouseQueryError,
     connection_from_profile,
 )
+from saas_kpis.server.declarative_cache import CACHE_FILE
 from saas_kpis.server.snapshots import PublishError, publish_target, snapshots
 from saas_kpis.server.warehouse_targets import WarehouseTarget
 
@@ -262,7 +263,10 @@ def test_a_postgres_snapshot_names_the_target_and_needs_the_built_relations(
 ) -> None:
     serving_dir = postgres_build / "serving"
     (published,) = snapshots(serving_dir)
+    # The saved queries to compute before serving (declarative caching), the manifest, the
+    # checksums and the target: no data.
     assert sorted(path.name for path in published.iterdir()) == [
+        CACHE_FILE,
         MANIFEST_FILE,
         "snapshot.json",
         "warehouse.json",
