@@ -37,6 +37,7 @@ from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 from psycopg2.pool import ThreadedConnectionPool
 
 from saas_kpis.semantic.query_control import QueryControl
+from saas_kpis.semantic.warehouses import PlanningClient
 
 log = logging.getLogger(__name__)
 
@@ -340,47 +341,14 @@ class PostgresPool:
                 self._pool = None
 
 
-class _PostgresPlanningClient:
-    """MetricFlow's SqlClient for PostgreSQL: MetricFlow only plans with it."""
-
-    def __init__(self, pool: PostgresPool) -> None:
-        self._pool = pool
-        self._renderer = PostgresSQLSqlPlanRenderer()
-
-    @property
-    def sql_engine_type(self) -> SqlEngine:
-        return SqlEngine.POSTGRES
-
-    @property
-    def sql_plan_renderer(self) -> PostgresSQLSqlPlanRenderer:
-        return self._renderer
-
-    def query(self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS) -> Any:
-        raise NotImplementedError("the semantic layer runs the SQL through its warehouse")
-
-    def execute(
-        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
-    ) -> None:
-        raise PermissionError("the semantic layer is read-only")
-
-    def dry_run(
-        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
-    ) -> None:
-        self._pool.query(f"explain {stmt}")
-
-    def close(self) -> None:
-        """The pool belongs to whoever opened it (it outlives a served snapshot)."""
-
-    def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
-        raise NotImplementedError("bind parameters are not used")
-
-
 class PostgresWarehouse:
     """A PostgreSQL warehouse served read-only through a shared connection pool."""
 
     def __init__(self, pool: PostgresPool) -> None:
         self.pool = pool
-        self._client = _PostgresPlanningClient(pool)
+        self._client = PlanningClient(
+            SqlEngine.POSTGRES, PostgresSQLSqlPlanRenderer(), lambda sql: pool.query(sql)
+        )
 
     @property
     def sql_client(self) -> SqlClient:

@@ -8,6 +8,7 @@ works on every warehouse MetricFlow supports and can also run the DDL of the exp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 from dbt.adapters.base import BaseAdapter
 from metricflow.protocols.sql_client import SqlClient, SqlEngine
 from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
+from metricflow.sql.render.sql_plan_renderer import SqlPlanRenderer
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 
 from saas_kpis.semantic.query_control import QueryControl
@@ -44,19 +46,23 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-class _DuckDbPlanningClient:
-    """MetricFlow's SqlClient for a DuckDB connection: MetricFlow only plans with it."""
+class PlanningClient:
+    """MetricFlow's SqlClient for a warehouse that MetricFlow only plans with: the engine and
+    renderer of its dialect, and a dry run through the warehouse; the warehouse runs the SQL."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
-        self._connection = connection
-        self._renderer = DuckDbSqlPlanRenderer()
+    def __init__(
+        self, engine: SqlEngine, renderer: SqlPlanRenderer, explain: Callable[[str], None]
+    ) -> None:
+        self._engine = engine
+        self._renderer = renderer
+        self._explain = explain
 
     @property
     def sql_engine_type(self) -> SqlEngine:
-        return SqlEngine.DUCKDB
+        return self._engine
 
     @property
-    def sql_plan_renderer(self) -> DuckDbSqlPlanRenderer:
+    def sql_plan_renderer(self) -> SqlPlanRenderer:
         return self._renderer
 
     def query(self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS) -> Any:
@@ -70,14 +76,10 @@ class _DuckDbPlanningClient:
     def dry_run(
         self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
     ) -> None:
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(f"explain {stmt}")
-        finally:
-            cursor.close()
+        self._explain(f"explain {stmt}")
 
     def close(self) -> None:
-        self._connection.close()
+        """The connection belongs to the warehouse, which closes it."""
 
     def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
         raise NotImplementedError("bind parameters are not used")
@@ -97,7 +99,7 @@ class DuckDbWarehouse:
                 "lock_configuration": True,
             },
         )
-        self._client = _DuckDbPlanningClient(self.connection)
+        self._client = PlanningClient(SqlEngine.DUCKDB, DuckDbSqlPlanRenderer(), self._explain)
 
     @property
     def sql_client(self) -> SqlClient:
@@ -113,6 +115,13 @@ class DuckDbWarehouse:
 
     def execute(self, sql: str) -> None:
         raise PermissionError("the semantic layer is read-only on a DuckDB snapshot")
+
+    def _explain(self, sql: str) -> None:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
 
     def dry_run(self, sql: str) -> None:
         self._client.dry_run(sql)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from saas_kpis.server.snapshots import SnapshotStore
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+KEEP_ALIVE_SECONDS = 75
 
 
 def serving_dir() -> Path:
@@ -190,6 +191,10 @@ def serve_command() -> int:
             host=host,
             port=graphql_port,
             log_level="warning",
+            # Longer than any pause of a client between requests on a kept-alive connection:
+            # uvicorn's 5 s default closes connections that clients (requests, httpx) are about
+            # to reuse, and a POST sent on one as it closes fails with "connection reset".
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         flight_server.shutdown()
