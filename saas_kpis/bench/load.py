@@ -45,6 +45,7 @@ from saas_kpis.bench.load_clients import (
     checked_mix,
     run_client_group,
 )
+from saas_kpis.bench.report import run_header
 from saas_kpis.project import REPO_ROOT
 
 CACHE_ON_BYTES = 256 * 2**20
@@ -213,18 +214,8 @@ def run(
 
 def markdown(result: dict[str, Any]) -> str:
     """The Markdown summary of a load test."""
-    m, s = result["machine_before"], result["settings"]
-    lines = [
-        "# Load test of the Semantic Layer API server",
-        "",
-        f"Run {result['started_utc']} to {result['finished_utc']} (UTC). "
-        f"Machine: {m['cpu_count']} cores ({m['cpu_model']}), {m['memory_gb']} GB; "
-        f"load average {m['load_average']} before, "
-        f"{result['machine_after']['load_average']} after; DuckDB {m['duckdb']}.",
-        "",
-    ]
-    if result["note"]:
-        lines += [f"**Note:** {result['note']}", ""]
+    s = result["settings"]
+    lines = run_header("Load test of the Semantic Layer API server", result)
     lines += [
         f"Settings: {s['clients']} clients in {s['processes']} processes, {s['tokens']} tokens, "
         f"{s['seconds']:.0f} s per run, no retries; the build published in "

@@ -19,12 +19,11 @@ def verdicts(result: dict) -> dict[str, bool]:
     }
 
 
-def markdown(result: dict) -> str:
-    """The Markdown summary of a result."""
-    m, d = result["machine_before"], result["dataset"]
-    full, inc = result["full_build"], result["incremental_build"]
+def run_header(title: str, result: dict) -> list[str]:
+    """The title, when and on what machine a result was measured, and its note."""
+    m = result["machine_before"]
     lines = [
-        f"# Benchmark, scale {result['scale']}",
+        f"# {title}",
         "",
         f"Run {result['started_utc']} to {result['finished_utc']} (UTC). "
         f"Machine: {m['cpu_count']} cores ({m['cpu_model']}), {m['memory_gb']} GB; "
@@ -34,6 +33,14 @@ def markdown(result: dict) -> str:
     ]
     if result["note"]:
         lines += [f"**Note:** {result['note']}", ""]
+    return lines
+
+
+def markdown(result: dict) -> str:
+    """The Markdown summary of a result."""
+    d = result["dataset"]
+    full, inc = result["full_build"], result["incremental_build"]
+    lines = run_header(f"Benchmark, scale {result['scale']}", result)
     rows = ", ".join(f"{name.split('/')[-1]} {count:,}" for name, count in d["rows"].items())
     s = result["settings"]
     cli_scope = "all metrics" if s["cli_limit"] is None else f"first {s['cli_limit']} metrics"
