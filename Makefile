@@ -107,7 +107,7 @@ incremental: $(BIN)/.installed
 
 ## server: the Semantic Layer API server's guards against its own clients: scoped tokens tried
 ##   as an attacker would, the per-request limits under abusive requests, the result cache
-##   (servers started with their own settings, about N minutes, so outside `make test`; CI runs it)
+##   (servers started with their own settings, about 2 minutes, so outside `make test`; CI runs it)
 server: $(BIN)/.installed
 	$(BIN)/pytest tests/server
 
