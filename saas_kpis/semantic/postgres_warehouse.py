@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,7 +274,7 @@ class PostgresPool:
                     cursor.execute("set role %s", (self.connection.role,))
             connection.ready = True
 
-    def _run(self, sql: str) -> pa.Table:
+    def _run(self, sql: str, control: QueryControl | None) -> pa.Table:
         pool = self._threaded_pool()
         try:
             connection: _ServingConnection = pool.getconn()
@@ -285,7 +286,10 @@ class PostgresPool:
         broken = False
         try:
             self._prepare(connection)
-            with connection.cursor() as cursor:
+            # A cancel interrupts the statement on its connection; the session's
+            # statement_timeout, not a timer here, stops a slow one.
+            running = control.running(connection.cancel, timed=False) if control else nullcontext()
+            with running, connection.cursor() as cursor:
                 cursor.execute(sql)
                 if cursor.description is None:
                     return pa.table({})
@@ -299,8 +303,9 @@ class PostgresPool:
             # A broken connection is closed, not pooled: the next query gets a new one.
             pool.putconn(connection, close=broken or connection.closed != 0)
 
-    def query(self, sql: str) -> pa.Table:
-        """Run one statement; raise WarehouseQueryError (or StatementTimeoutError) on failure."""
+    def query(self, sql: str, control: QueryControl | None = None) -> pa.Table:
+        """Run one statement, stoppable by `control`; raise WarehouseQueryError (or
+        StatementTimeoutError) on failure, or the control's reason when it stopped it."""
         wait = self.settings.statement_timeout_seconds
         if not self._slots.acquire(timeout=wait):
             raise WarehouseBusyError(
@@ -312,11 +317,11 @@ class PostgresPool:
             # discarded in turn, and by the last attempt the pool has to open a new one.
             for _ in range(self.settings.size):
                 try:
-                    return self._run(sql)
+                    return self._run(sql, control)
                 except _BrokenConnectionError as broken:
                     log.warning("a warehouse connection broke (%s); replaced", _first_line(broken))
             try:
-                return self._run(sql)
+                return self._run(sql, control)
             except _BrokenConnectionError as again:
                 raise WarehouseQueryError(
                     f"lost the connection to the warehouse: {_first_line(again.error)}"
@@ -355,9 +360,9 @@ class PostgresWarehouse:
         return self._client  # type: ignore[return-value]
 
     def query(self, sql: str, control: QueryControl | None = None) -> pa.Table:
-        # PostgreSQL's own statement_timeout stops a query (the pool's setting, the same as the
-        # server's); the result caps apply once the result has arrived.
-        result = self.pool.query(sql)
+        # PostgreSQL's own statement_timeout stops a slow query (the pool's setting, the same as
+        # the server's), a cancel interrupts it; the result caps apply once it has arrived.
+        result = self.pool.query(sql, control)
         if control is not None:
             control.check()
             control.check_size(result.num_rows, result.nbytes)

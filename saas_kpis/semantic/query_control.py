@@ -11,6 +11,8 @@ refused after reading at most one batch past the cap rather than after materiali
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -61,7 +63,8 @@ class QueryControl:
     def __init__(self, bounds: QueryBounds | None = None) -> None:
         self.bounds = bounds or QueryBounds()
         self._lock = threading.Lock()
-        self._cursor: duckdb.DuckDBPyConnection | None = None
+        # How to stop the statement running now (a DuckDB cursor's or a PostgreSQL connection's).
+        self._interrupt: Callable[[], None] | None = None
         self._stopped_by: QueryBoundError | None = None
 
     @property
@@ -81,33 +84,40 @@ class QueryControl:
         with self._lock:
             if self._stopped_by is None:
                 self._stopped_by = reason
-            if self._cursor is not None:
-                self._cursor.interrupt()
+            if self._interrupt is not None:
+                self._interrupt()
 
-    def read_duckdb(self, cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-        """Run `sql` on `cursor` (which the caller owns) within the bounds, as an Arrow table."""
+    @contextmanager
+    def running(self, interrupt: Callable[[], None], *, timed: bool = True) -> Iterator[None]:
+        """While a statement runs: `cancel()`, and with `timed` the statement timeout, call
+        `interrupt`; an error the interrupted statement raises is replaced by the reason."""
         with self._lock:
-            self._cursor = cursor
+            self._interrupt = interrupt
         self.check()
-        timeout = self.bounds.timeout_seconds
+        timeout = self.bounds.timeout_seconds if timed else None
         timer = None
         if timeout is not None:
             timer = threading.Timer(timeout, self._stop, args=(QueryTimeoutError(timeout),))
             timer.daemon = True
             timer.start()
         try:
-            reader = cursor.execute(sql).to_arrow_reader(BATCH_ROWS)
-            return self.read_capped(reader)
+            yield
         except Exception:
-            # An interrupt surfaces as DuckDB's or Arrow's error, depending on when it lands;
-            # the client is told why the query was stopped instead.
+            # An interrupt surfaces as the engine's error (or Arrow's), depending on when it
+            # lands; the client is told why the query was stopped instead.
             self.check()
             raise
         finally:
             if timer is not None:
                 timer.cancel()
             with self._lock:
-                self._cursor = None
+                self._interrupt = None
+
+    def read_duckdb(self, cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+        """Run `sql` on `cursor` (which the caller owns) within the bounds, as an Arrow table."""
+        with self.running(cursor.interrupt):
+            reader = cursor.execute(sql).to_arrow_reader(BATCH_ROWS)
+            return self.read_capped(reader)
 
     def read_capped(self, reader: pa.RecordBatchReader) -> pa.Table:
         """All batches of `reader`, refused as soon as they pass the row or byte cap."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -54,6 +55,7 @@ from saas_kpis.semantic.postgres_warehouse import (
     WarehouseQueryError,
     connection_from_profile,
 )
+from saas_kpis.semantic.query_control import QueryCancelledError, QueryControl
 from saas_kpis.server.declarative_cache import CACHE_FILE
 from saas_kpis.server.snapshots import PublishError, publish_target, snapshots
 from saas_kpis.server.warehouse_targets import WarehouseTarget
@@ -138,6 +140,21 @@ def test_a_statement_past_the_timeout_is_cancelled_and_the_pool_stays_usable() -
             "query cancelled: it ran longer than the statement timeout of 1 s"
         )
         # The one connection of the pool was not lost: it answers the next query.
+        before = backends(pool)
+        assert pool.query("select 41 + 1 as answer").column("answer").to_pylist() == [42]
+        assert backends(pool) == before and len(before) == 1
+
+
+def test_a_cancel_interrupts_a_running_statement_and_the_pool_stays_usable() -> None:
+    with serving_pool(size=1) as pool:
+        control = QueryControl()
+        canceller = threading.Timer(0.5, control.cancel)
+        canceller.start()
+        started = time.monotonic()
+        with pytest.raises(QueryCancelledError, match="query was cancelled"):
+            pool.query("select pg_sleep(5)", control)
+        assert time.monotonic() - started < 3  # interrupted, not finished
+        canceller.join()
         before = backends(pool)
         assert pool.query("select 41 + 1 as answer").column("answer").to_pylist() == [42]
         assert backends(pool) == before and len(before) == 1
