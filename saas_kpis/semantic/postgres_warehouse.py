@@ -38,7 +38,7 @@ from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 from psycopg2.pool import ThreadedConnectionPool
 
 from saas_kpis.semantic.query_control import QueryControl
-from saas_kpis.semantic.warehouses import PlanningClient
+from saas_kpis.semantic.warehouses import PlanningClient, quoted_relation
 
 log = logging.getLogger(__name__)
 
@@ -375,8 +375,7 @@ class PostgresWarehouse:
         self._client.dry_run(sql)
 
     def relation(self, schema: str, identifier: str | None = None) -> str:
-        parts = [schema] if identifier is None else [schema, identifier]
-        return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+        return quoted_relation(schema, identifier)
 
     def close(self) -> None:
         """Leaves the pool open: the next snapshot of the same warehouse goes on using it."""

@@ -46,6 +46,12 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
+def quoted_relation(schema: str, identifier: str | None = None) -> str:
+    """A schema or relation name with each part double-quoted (DuckDB and PostgreSQL alike)."""
+    parts = [schema] if identifier is None else [schema, identifier]
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
 class PlanningClient:
     """MetricFlow's SqlClient for a warehouse that MetricFlow only plans with: the engine and
     renderer of its dialect, and a dry run through the warehouse; the warehouse runs the SQL."""
@@ -127,8 +133,7 @@ class DuckDbWarehouse:
         self._client.dry_run(sql)
 
     def relation(self, schema: str, identifier: str | None = None) -> str:
-        parts = [schema] if identifier is None else [schema, identifier]
-        return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+        return quoted_relation(schema, identifier)
 
     def close(self) -> None:
         self.connection.close()
