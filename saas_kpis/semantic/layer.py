@@ -43,6 +43,7 @@ from metricflow_semantics.query.query_parser import MetricFlowQueryParser
 
 from saas_kpis.semantic.postgres_warehouse import PostgresPool, PostgresWarehouse
 from saas_kpis.semantic.query_control import QueryControl
+from saas_kpis.semantic.rollups import ROLLUPS, Rollup, StoredRollup, answer_sql, find_stored
 from saas_kpis.semantic.types import (
     STANDARD_GRAINS,
     Dimension,
@@ -122,6 +123,7 @@ class SemanticLayer:
         self._manifest = self._lookup.semantic_manifest
         self._memo: dict[tuple, Any] = {}
         self._memo_lock = threading.Lock()
+        self._rollups: tuple[StoredRollup, ...] | None = None
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -435,12 +437,20 @@ class SemanticLayer:
                 limit=request.limit,
             )
 
-    def explain(self, request: QueryRequest, *, descriptions: bool = True) -> str:
-        """The SQL that MetricFlow generates for a request (with its comments, by default)."""
+    def explain(
+        self, request: QueryRequest, *, descriptions: bool = True, rollups: bool = True
+    ) -> str:
+        """The SQL that answers a request: from a rollup when one holds the answer (see
+        rollups; not with `rollups=False`), else MetricFlow's SQL over the base tables (with its
+        comments, by default)."""
         if request.metrics:
             self.check_metrics(request.metrics)
         if request.saved_query:
             self._check_saved_query(request.saved_query)
+        if rollups and self.warehouse is not None:
+            sql = answer_sql(self.rollups(), self._as_metrics_request(request))
+            if sql is not None:
+                return f"-- Answered from a rollup (see rollups.py)\n{sql}" if descriptions else sql
         mf_request = MetricFlowQueryRequest.create(
             saved_query_name=request.saved_query,
             metric_names=list(request.metrics) or None,
@@ -473,8 +483,41 @@ class SemanticLayer:
             raise RuntimeError("this semantic layer was opened without a warehouse")
         return self.warehouse.query(sql, control)
 
-    def query(self, request: QueryRequest) -> pa.Table:
-        return self.execute(self.explain(request))
+    def query(self, request: QueryRequest, *, rollups: bool = True) -> pa.Table:
+        return self.execute(self.explain(request, rollups=rollups))
+
+    def rollups(self) -> tuple[StoredRollup, ...]:
+        """The rollups of ROLLUPS found in the warehouse (looked up once per layer)."""
+        if self._rollups is None:
+            warehouse = self.warehouse
+            assert warehouse is not None
+            schemas = {model.name: model.node_relation for model in self._manifest.semantic_models}
+
+            def relation_of(rollup: Rollup) -> str:
+                return warehouse.relation(schemas[rollup.beside].schema_name, rollup.model)
+
+            def rows(sql: str) -> list[tuple[str, str]]:
+                table = warehouse.query(sql)
+                return list(zip(*(table.column(i).to_pylist() for i in range(2)), strict=True))
+
+            self._rollups = find_stored(ROLLUPS, relation_of, rows)
+        return self._rollups
+
+    def _as_metrics_request(self, request: QueryRequest) -> QueryRequest:
+        """A saved query as the metrics request it stands for (other requests as they are)."""
+        if request.saved_query is None:
+            return request
+        saved = next(query for query in self.saved_queries() if query.name == request.saved_query)
+        if any(param.date_part for param in saved.group_by):
+            return QueryRequest()
+        return QueryRequest(
+            metrics=saved.metrics,
+            group_by=tuple(
+                f"{param.name}__{param.grain}" if param.grain else param.name
+                for param in saved.group_by
+            ),
+            where=saved.where,
+        )
 
     def dimension_values(
         self, request: QueryRequest, control: QueryControl | None = None

@@ -3,7 +3,8 @@
 Semantic layer: `feature_adoption_rate` by `feature_usage__feature_name` at week and month grain,
 and `core_feature_adoption_rate` at month grain, each ungrouped and by each segment, one `mf query`
 per metric, grain and segment, on complete periods only (not the month or ISO week that contains
-as_of).
+as_of). `feature_adoption_rate` again through the semantic query layer that every consumer uses,
+which answers it from its rollup (rpt_feature_adoption_rollups).
 
 Comparison rule: on the union of the keys that MetricFlow returns and the reference's keys; a key
 that one side lacks is NULL (both metrics are ratios). At least one non-NULL value must have been
@@ -40,6 +41,7 @@ from reference_revenue import Segment
 from reference_support import period_start
 
 from saas_kpis.project import REPO_ROOT
+from saas_kpis.semantic import QueryRequest
 
 FEATURE_COLUMN = "feature_usage__feature_name"
 Value = Fraction | None
@@ -79,6 +81,28 @@ def test_feature_adoption_rate_from_semantic_layer(
     group_by = [TIME_COLUMNS[grain], FEATURE_COLUMN]
     actual = query_metrics(build.project_dir, [FEATURE_METRIC], group_by, segment)[FEATURE_METRIC]
     label = f"{FEATURE_METRIC} by {grain}, {segment}"
+    compare(label, actual, expected, complete_periods(build.as_of, grain))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("grain", GRAINS)
+def test_feature_adoption_rate_from_rollup(build: Build, grain: str) -> None:
+    """By feature, as the dashboards and the saved query ask it (the rollup holds no feature by
+    segment; test_rollups checks its other groupings against MetricFlow's answer)."""
+    expected = reference_for(build).feature_adoption[grain][None]
+    group_by = (TIME_COLUMNS[grain], FEATURE_COLUMN)
+    request = QueryRequest(metrics=(FEATURE_METRIC,), group_by=group_by)
+    layer = build.open_layer()
+    try:
+        assert layer.explain(request).startswith("-- Answered from a rollup")
+        rows = layer.query(request).to_pylist()
+    finally:
+        layer.close()
+    actual = {
+        (row[TIME_COLUMNS[grain]].date(), row[FEATURE_COLUMN], ""): row[FEATURE_METRIC]
+        for row in rows
+    }
+    assert len(actual) == len(rows), f"duplicate rows for {request}"
+    label = f"{FEATURE_METRIC} from its rollup by {grain}"
     compare(label, actual, expected, complete_periods(build.as_of, grain))  # type: ignore[arg-type]
 
 
