@@ -158,8 +158,8 @@ def query_spec(manifest_json: str) -> list[dict[str, object]]:
     return spec
 
 
-def median(values: list[float]) -> float:
-    return round(statistics.median(values), 3)
+def median(values: list[float], digits: int = 3) -> float:
+    return round(statistics.median(values), digits)
 
 
 def median_phases(phases: list[dict]) -> dict[str, object]:
@@ -425,7 +425,7 @@ class Bench:
                 "rows": q["rows"],
                 "cli_seconds": median(c) if c else None,
                 "warm_api_seconds": median(q["seconds"]),
-                "cached_api_seconds": median(q["cached_seconds"]),
+                "cached_api_seconds": median(q["cached_seconds"], 7),
                 "duckdb_seconds": median(r),
             }
             for q, c, r in zip(warm["queries"], cli, raw, strict=True)
