@@ -160,7 +160,9 @@ def markdown(points: list[Point], extrapolation: Extrapolation | None) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in points:
-        cached = "—" if p.slowest_cached_seconds is None else f"{p.slowest_cached_seconds:.4f} s"
+        cached = (
+            "—" if p.slowest_cached_seconds is None else f"{1000 * p.slowest_cached_seconds:.3f} ms"
+        )
         bare = "—" if p.dbt_to_bare is None else f"{p.dbt_to_bare:.2f}x"
         lines.append(
             f"| {p.scale} | {p.accounts:,} | {human_rows(p.raw_rows)} "
@@ -198,8 +200,8 @@ def markdown(points: list[Point], extrapolation: Extrapolation | None) -> str:
     ]
     for measure, label, unit, _ in MEASURES:
         lines.append(
-            f"| {label} | {x.slopes[measure]:.4g} {unit} | {x.intercepts[measure]:.3g} {unit} "
-            f"| {x.values[measure]:.3g} {unit} |"
+            f"| {label} | {x.slopes[measure]:.3g} {unit} | {figure(x.intercepts[measure])} {unit} "
+            f"| {figure(x.values[measure])} {unit} |"
         )
     lines += ["", "![scaling curve](scaling.svg)"]
     return "\n".join(lines) + "\n"
@@ -282,7 +284,7 @@ def panel(
             'stroke="#c33" stroke-dasharray="2,3"/>'
         )
         out.append(
-            f'<text x="{x1 - 3:.1f}" y="{sy(target) - 3:.1f}" text-anchor="end" font-size="9" '
+            f'<text x="{x0 + 3:.1f}" y="{sy(target) - 3:.1f}" font-size="9" '
             f'fill="#c33">target at L: {target:g} {unit}</text>'
         )
     measured = " ".join(f"{sx(p.raw_rows):.1f},{sy(p.value(name)):.1f}" for p in points)
