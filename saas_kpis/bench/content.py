@@ -7,10 +7,10 @@ DuckDB, so that no row leaves the database:
 - ``exact_hash``: the sum of a hash of each row's non-floating columns, exact;
 - ``rounded_hash``: the sum of a hash of each whole row, floating values rounded to
   ``SIGNIFICANT_DIGITS`` significant digits;
-- when it has floating columns, per bucket of rows (drawn from the hash of a row's
-  non-floating columns, ``BUCKETS`` of them) and per floating column: the count of values, and
-  the (Kahan) sum of each value times a weight also drawn from that hash, with the sum of their
-  absolute values.
+- only where the rounded hashes of the two relations differ (``compare``), per bucket of rows
+  (drawn from the hash of a row's non-floating columns, ``BUCKETS`` of them) and per floating
+  column: the count of values, and the (Kahan) sum of each value times a weight also drawn
+  from that hash, with the sum of their absolute values.
 
 Two builds that run the same SQL can differ in the last bits of a floating sum (DuckDB adds
 in parallel, in no fixed order), and such a value can round either way. So two relations are
@@ -24,7 +24,7 @@ of its bucket's values goes unseen (a bucket holds about one row in 4,096 of the
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -53,6 +53,12 @@ class Checksum:
 
 def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def relation_sql(name: str) -> str:
+    """A `schema.relation` name, quoted."""
+    schema, relation = name.split(".", 1)
+    return f"{quoted(schema)}.{quoted(relation)}"
 
 
 def rounded(column: str) -> str:
@@ -117,41 +123,53 @@ def relation_columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[tuple[st
     return {name: tuple(columns) for name, columns in relations.items()}
 
 
-def checksums(
-    database: Path, settings: dict[str, str] | None = None, buckets_for: Collection[str] = ()
-) -> dict[str, Checksum]:
-    """The checksum of every relation of a DuckDB file, opened read-only on its own (its views
-    name its catalog, so the file is not attached next to another of the same name); the
-    floating sums per bucket for the relations named in `buckets_for` only."""
+def checksums(database: Path, settings: dict[str, str] | None = None) -> dict[str, Checksum]:
+    """The checksum of every relation of a DuckDB file (without the floating sums per bucket),
+    opened read-only on its own: its views name its catalog, so the file is not attached next
+    to another of the same name."""
     result = {}
     with duckdb.connect(str(database), read_only=True, config=settings or {}) as con:
         for name, columns in relation_columns(con).items():
-            schema, table = name.split(".", 1)
-            relation = f"{quoted(schema)}.{quoted(table)}"
-            row = con.execute(checksum_sql(relation, columns)).fetchone()
+            row = con.execute(checksum_sql(relation_sql(name), columns)).fetchone()
             assert row is not None
-            buckets: Buckets | None = None
-            if name in buckets_for:
-                buckets = {}
-                for bucket, *sums in con.execute(buckets_sql(relation, columns)).fetchall():
-                    buckets[int(bucket)] = tuple(
-                        (int(sums[i]), float(sums[i + 1]), float(sums[i + 2]))
-                        for i in range(0, len(sums), 3)
-                    )
-            result[name] = Checksum(columns, int(row[0]), int(row[1]), int(row[2]), buckets)
+            result[name] = Checksum(columns, int(row[0]), int(row[1]), int(row[2]), None)
+    return result
+
+
+def with_buckets(
+    database: Path, sums: dict[str, Checksum], names: Collection[str], settings: dict[str, str]
+) -> dict[str, Checksum]:
+    """`sums` with the floating sums per bucket of the relations `names` computed."""
+    result = dict(sums)
+    with duckdb.connect(str(database), read_only=True, config=settings) as con:
+        for name in names:
+            buckets: Buckets = {}
+            query = buckets_sql(relation_sql(name), sums[name].columns)
+            for bucket, *values in con.execute(query).fetchall():
+                buckets[int(bucket)] = tuple(
+                    (int(values[i]), float(values[i + 1]), float(values[i + 2]))
+                    for i in range(0, len(values), 3)
+                )
+            result[name] = replace(sums[name], float_buckets=buckets)
     return result
 
 
 def compare(
     expected_db: Path, actual_db: Path, settings: dict[str, str] | None = None
 ) -> tuple[dict[str, Checksum], dict[str, Checksum]]:
-    """The checksums of two files' relations: first the hashes; then, for the relations whose
-    rounded hashes differ, the floating sums per bucket too."""
+    """The checksums of two files' relations: the hashes of all; then, for the relations whose
+    columns, rows and exact hashes are equal but rounded hashes differ, the floating sums per
+    bucket."""
     expected, actual = checksums(expected_db, settings), checksums(actual_db, settings)
-    noisy = floats_within_tolerance(expected, actual)
+    noisy = [
+        name
+        for name in floats_within_tolerance(expected, actual)
+        if (expected[name].columns, expected[name].rows, expected[name].exact_hash)
+        == (actual[name].columns, actual[name].rows, actual[name].exact_hash)
+    ]
     if noisy:
-        expected = checksums(expected_db, settings, noisy)
-        actual = checksums(actual_db, settings, noisy)
+        expected = with_buckets(expected_db, expected, noisy, settings or {})
+        actual = with_buckets(actual_db, actual, noisy, settings or {})
     return expected, actual
 
 
