@@ -7,8 +7,8 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
-	postgres-parity spark-parity faults property bench bench-data alerts explain bad-input incremental review dashboards \
-	mcp server loadtest
+	postgres-parity spark-parity faults property bench bench-data bench-curve bench-curve-report alerts explain \
+	bad-input incremental review dashboards mcp server loadtest
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -158,12 +158,24 @@ seeds: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.generate --out seeds
 
 SCALE ?= M
+SCALES ?= S,M,L
 RUNS ?= 3
 
 ## bench: benchmark on Parquet data (SCALE=S|M|L, RUNS=3): full and incremental dbt build,
-##        parse, one query per metric (mf CLI, warm API, raw DuckDB) -> bench/results/
+##        the full build's SQL bare in DuckDB (dbt's ratio to it, content checked), dbt's
+##        fixed cost, parse, one query per metric (mf CLI, warm API uncached and cached,
+##        raw DuckDB) -> bench/results/
 bench: $(BIN)/.installed
 	$(BIN)/python -m saas_kpis.bench --scale $(SCALE) --runs $(RUNS)
+
+## bench-curve: benchmark each of SCALES (S,M,L) in turn, then the scaling curve
+##        -> bench/results/scaling.md and scaling.svg
+bench-curve: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.bench --scales $(SCALES) --runs $(RUNS)
+
+## bench-curve-report: rebuild the scaling curve from the newest result of each scale
+bench-curve-report: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.bench.curve
 
 ## bench-data: only generate the Parquet dataset bench/data/$(SCALE)
 bench-data: $(BIN)/.installed

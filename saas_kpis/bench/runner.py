@@ -20,6 +20,9 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from saas_kpis.bench.content import compare, differences, floats_within_tolerance
+from saas_kpis.bench.replay import invocation_events, profile_settings
+from saas_kpis.bench.timings import PHASES, invocation_phases
 from saas_kpis.catalog import catalog_entries
 from saas_kpis.generate.parquet_writer import PRESETS, write_parquet
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
@@ -27,6 +30,8 @@ from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env,
 GNU_TIME = Path("/usr/bin/time")
 NEXT_DAY_PREFIX = "part-next-day-"
 TIME_GRAIN = "month"
+# The fixed cost of a dbt invocation: `dbt run` of this view over a 40-row raw table.
+FIXED_COST_MODEL = "stg_billing__plans"
 
 
 @dataclass
@@ -153,8 +158,25 @@ def query_spec(manifest_json: str) -> list[dict[str, object]]:
     return spec
 
 
-def median(values: list[float]) -> float:
-    return round(statistics.median(values), 3)
+def median(values: list[float], digits: int = 3) -> float:
+    return round(statistics.median(values), digits)
+
+
+def median_phases(phases: list[dict]) -> dict[str, object]:
+    """Per phase, the median over several invocations' `invocation_phases`."""
+    return {
+        "seconds": {name: median([p["seconds"][name] for p in phases]) for name in PHASES},
+        "wall_seconds": median([p["wall_seconds"] for p in phases]),
+        "parse_mode": phases[-1]["parse_mode"],
+    }
+
+
+def kind_seconds(groups: list[dict]) -> dict[str, float]:
+    """A replay's seconds per kind of node."""
+    totals: dict[str, float] = {}
+    for group in groups:
+        totals[group["kind"]] = totals.get(group["kind"], 0.0) + group["seconds"]
+    return {kind: round(seconds, 2) for kind, seconds in totals.items()}
 
 
 class Bench:
@@ -175,8 +197,13 @@ class Bench:
                 "SAAS_KPIS_THREADS": str(args.dbt_threads),
                 "SAAS_KPIS_DUCKDB_MEMORY_LIMIT": args.memory_limit,
                 "SAAS_KPIS_DUCKDB_THREADS": str(args.duckdb_threads),
+                # Each invocation's debug log as JSON, whole (see `dbt`): the bare replay reads
+                # its SQL, and the phases of an invocation its timestamps.
+                "DBT_LOG_FORMAT_FILE": "json",
+                "DBT_LOG_FILE_MAX_BYTES": "0",
             }
         )
+        self.bare: list[dict[str, object]] = []
 
     def dbt_vars(self, as_of: date, data_tests_since: date | None = None) -> str:
         dbt_vars = {
@@ -198,7 +225,91 @@ class Bench:
         command = [venv_bin("dbt"), *args]
         if as_of is not None:
             command += ["--vars", self.dbt_vars(as_of, data_tests_since)]
-        return run_timed(command, self.project, self.env, self.logs / f"{name}.log")
+        env = {**self.env, "DBT_LOG_PATH": str(self.dbt_log_dir(name))}
+        return run_timed(command, self.project, env, self.logs / f"{name}.log")
+
+    def dbt_log_dir(self, name: str) -> Path:
+        """Where the dbt invocation `name` writes its JSON debug log (dbt.log)."""
+        return self.logs / f"{name}-dbt"
+
+    def phases(self, name: str, timed: Timed) -> dict[str, object]:
+        """Where the seconds of the dbt invocation `name`, the last one run, went."""
+        run_results = json.loads((self.project / "target" / "run_results.json").read_text())
+        events = invocation_events(
+            self.dbt_log_dir(name) / "dbt.log", run_results["metadata"]["invocation_id"]
+        )
+        return invocation_phases(run_results, events, timed.seconds)
+
+    def bare_replay(self, name: str, build: Timed) -> dict[str, object]:
+        """Run the SQL of the build `name` (the last one run) bare, in one DuckDB process on a
+        fresh file with the profile's DuckDB settings, and check that every relation equals
+        dbt's: the same columns, row counts and content. Raises when one differs."""
+        run_results = json.loads((self.project / "target" / "run_results.json").read_text())
+        bare_dir = self.project / "bare"
+        shutil.rmtree(bare_dir, ignore_errors=True)
+        bare_dir.mkdir()
+        database, out = bare_dir / DUCKDB_FILE, self.logs / f"{name}-bare.json"
+        settings = profile_settings(self.project / "profiles", self.env)
+        command = [
+            sys.executable, "-m", "saas_kpis.bench.replay",
+            "--log", str(self.dbt_log_dir(name) / "dbt.log"),
+            "--invocation-id", run_results["metadata"]["invocation_id"],
+            "--database", str(database), "--out", str(out),
+            *(f"--setting={key}={value}" for key, value in settings.items()),
+        ]  # fmt: skip
+        print(f"bare DuckDB replay of {name} ...", flush=True)
+        env = {**self.env, "PYTHONPATH": str(REPO_ROOT)}
+        timed = run_timed(command, self.project, env, self.logs / f"{name}-bare.log")
+        replayed = json.loads(out.read_text())
+        config = {"memory_limit": self.args.memory_limit, "threads": self.args.duckdb_threads}
+        expected, actual = compare(self.project / DUCKDB_FILE, database, config)
+        found = differences(expected, actual)
+        if found:
+            raise RuntimeError(
+                f"the bare replay of {name} ({database}, kept) differs from dbt's build:\n"
+                + "\n".join(found)
+            )
+        shutil.rmtree(bare_dir)
+        dbt_seconds = {r["unique_id"]: r["execution_time"] for r in run_results["results"]}
+        slowest = sorted(replayed["groups"], key=lambda g: g["seconds"], reverse=True)[:10]
+        return {
+            "dbt_seconds": round(build.seconds, 2),
+            "bare_seconds": round(replayed["seconds"], 2),
+            "bare_process_seconds": round(timed.seconds, 2),
+            "bare_peak_rss_mb": timed.peak_rss_mb,
+            "settings": replayed["settings"],
+            "statements": sum(g["statements"] for g in replayed["groups"]),
+            "kind_seconds": kind_seconds(replayed["groups"]),
+            "slowest_nodes": [
+                {
+                    "node": g["group"],
+                    "bare_seconds": round(g["seconds"], 2),
+                    "dbt_seconds": round(dbt_seconds.get(g["group"], 0.0), 2),
+                }
+                for g in slowest
+            ],
+            "relations_equal": len(expected),
+            "rows_compared": sum(c.rows for c in expected.values()),
+            "floats_within_tolerance": floats_within_tolerance(expected, actual),
+        }
+
+    def fixed_cost(self) -> dict[str, object]:
+        """What any dbt invocation costs here: `dbt run` of one view over a tiny raw table, with
+        the daily run's vars right after it (so partial parsing finds nothing changed, as a
+        scheduled run of the same project would)."""
+        since = self.as_of - timedelta(event_lookback_days())
+        phases = []
+        for i in range(self.args.runs):
+            name = f"fixed-cost-{i}"
+            timed = self.dbt(
+                name, "run", "--select", FIXED_COST_MODEL, as_of=self.as_of, data_tests_since=since
+            )
+            phases.append(self.phases(name, timed))
+        return {
+            "command": f"dbt run --select {FIXED_COST_MODEL}",
+            "wall_runs": [p["wall_seconds"] for p in phases],
+            **median_phases(phases),
+        }
 
     def parse(self) -> list[Timed]:
         return [
@@ -222,6 +333,9 @@ class Bench:
                 self.dbt(f"full-{i}", "build", "--full-refresh", as_of=self.as_of - timedelta(1))
             )
             profile["slowest_models"] = slowest_nodes(run_results, ("model.",))
+            profile["full_build_phases"] = self.phases(f"full-{i}", full[-1])
+            if i < self.args.bare_runs:
+                self.bare.append(self.bare_replay(f"full-{i}", full[-1]))
             add_next_day(self.data_dir)
             print(f"incremental run {i + 1}/{self.args.runs} ...", flush=True)
             since = self.as_of - timedelta(event_lookback_days())
@@ -229,8 +343,22 @@ class Bench:
                 self.dbt(f"incremental-{i}", "build", as_of=self.as_of, data_tests_since=since)
             )
             profile["incremental_node_seconds"] = node_seconds(run_results)
+            profile["daily_phases"] = self.phases(f"incremental-{i}", incremental[-1])
             profile["incremental_slowest_nodes"] = slowest_nodes(run_results, ("model.", "test."))
         return full, incremental, profile
+
+    def bare_summary(self) -> dict[str, object] | None:
+        """The replays' medians and dbt's ratio to them (the full builds they replayed)."""
+        if not self.bare:
+            return None
+        dbt_median = median([float(b["dbt_seconds"]) for b in self.bare])
+        bare_median = median([float(b["bare_seconds"]) for b in self.bare])
+        return {
+            "runs": self.bare,
+            "dbt_median_seconds": dbt_median,
+            "bare_median_seconds": bare_median,
+            "ratio": round(dbt_median / bare_median, 3),
+        }
 
     def cli_queries(self, spec: list[dict[str, object]]) -> list[list[float]]:
         times = []
@@ -279,6 +407,8 @@ class Bench:
         machine_before = machine()
         parse = self.parse()
         full, incremental, profile = self.builds()
+        print("fixed cost of a dbt invocation ...", flush=True)
+        fixed_cost = self.fixed_cost()
         manifest_json = (self.project / "target" / "semantic_manifest.json").read_text()
         spec = query_spec(manifest_json)
         print(f"{len(spec)} semantic-layer queries ...", flush=True)
@@ -295,6 +425,7 @@ class Bench:
                 "rows": q["rows"],
                 "cli_seconds": median(c) if c else None,
                 "warm_api_seconds": median(q["seconds"]),
+                "cached_api_seconds": median(q["cached_seconds"], 7),
                 "duckdb_seconds": median(r),
             }
             for q, c, r in zip(warm["queries"], cli, raw, strict=True)
@@ -314,6 +445,7 @@ class Bench:
                 "dbt_threads": self.args.dbt_threads,
                 "duckdb_threads": self.args.duckdb_threads,
                 "duckdb_memory_limit": self.args.memory_limit,
+                "bare_runs": self.args.bare_runs,
             },
             "dbt_parse_seconds": median([t.seconds for t in parse]),
             "full_build": {
@@ -328,6 +460,8 @@ class Bench:
                 "ratio_to_full": round(incremental_median / full_median, 4),
             },
             **profile,
+            "fixed_cost": fixed_cost,
+            "bare_replay": self.bare_summary(),
             "warm_api_setup_seconds": round(warm["setup_seconds"] or 0, 2),
             "queries": queries,
         }

@@ -1,6 +1,7 @@
 """The benchmark machinery at a tiny scale: the Parquet datasets equal the CSV generator's
-rows, batches keep ids and keys consistent, and raw_data `parquet` (with the held-out last
-day appended and an incremental run) builds the same marts as the seeds."""
+rows, batches keep ids and keys consistent, raw_data `parquet` (with the held-out last
+day appended and an incremental run) builds the same marts as the seeds, and the SQL of a
+build replayed bare makes the same relations as dbt."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import duckdb
 import pytest
 from seed_files import csv_relation, parquet_relation
 
+from saas_kpis.bench.content import compare, differences
+from saas_kpis.bench.replay import (
+    executed_statements,
+    invocation_events,
+    profile_settings,
+    replay,
+)
 from saas_kpis.bench.runner import add_next_day, remove_next_day
 from saas_kpis.generate import parquet_writer
 from saas_kpis.generate.csv_writer import write_seeds
@@ -162,3 +170,45 @@ def test_parquet_mode_builds_the_same_marts_as_the_seeds(
                     f"except all select * from {right}.main.{mart})"
                 ).fetchone()[0]
                 assert differ == 0, f"{mart}: {differ} rows of {left} not in {right}"
+
+
+def test_a_build_replayed_bare_makes_the_same_relations(
+    tiny: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, parquet_root = tiny
+    project = copy_project(tmp_path / "project")
+    logs = tmp_path / "dbt-logs"
+    monkeypatch.setenv("DBT_LOG_FORMAT_FILE", "json")
+    monkeypatch.setenv("DBT_LOG_PATH", str(logs))
+    remove_next_day(parquet_root)
+    dbt_vars = {
+        "raw_data": "parquet",
+        "raw_parquet_dir": str(parquet_root),
+        "as_of_date": "2025-12-30",
+    }
+    select = ["--select", "+fct_account_months", "+fct_api_requests"]
+    select += ["--indirect-selection", "cautious"]  # no test of a model not built
+    dbt(project, "build", *select, dbt_vars=dbt_vars, target="bench")
+
+    statements = executed_statements(invocation_events(logs / "dbt.log"))
+    assert {"dbt", "operation", "model", "test", "unit_test"} <= {s.kind for s in statements}
+    database = tmp_path / "bare" / DUCKDB_FILE
+    database.parent.mkdir()
+    settings = profile_settings(project / "profiles", {"SAAS_KPIS_TARGET": "bench"})
+    assert settings["memory_limit"] == "6GB"
+    replay(statements, database, settings)
+
+    expected, actual = compare(project / DUCKDB_FILE, database)
+    assert {"main.fct_account_months", "main.fct_api_requests"} <= set(expected)
+    assert expected["main.fct_api_requests"].rows > 0
+    assert differences(expected, actual) == []
+
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "update main.fct_account_months set mrr_usd = mrr_usd + 0.01 where account_month_id "
+            "= (select min(account_month_id) from main.fct_account_months where mrr_usd > 0)"
+        )
+    expected, actual = compare(project / DUCKDB_FILE, database)
+    assert differences(expected, actual) == [
+        "main.fct_account_months: floating values differ in mrr_usd"
+    ]
