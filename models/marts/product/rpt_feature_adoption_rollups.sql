@@ -12,7 +12,64 @@
     are crossed with aggregated groups only. Columns are named after the
     semantic layer's group-by items and metrics, as the layer returns them.
     Grouping on `union all` then `group by` merges the two sides of a group
-    even when a segment value is NULL, where a join would not. -#}
+    even when a segment value is NULL, where a join would not.
+
+    Incremental like the event marts it reads (see macro
+    event_mart_rebuild_from): a run rebuilds the weeks and months from the
+    ones that hold the first day a new or late delivery touches, and
+    everything when the features launched by as_of_date, or their launch
+    dates, differ from the stored ones. Each group stores the latest
+    delivery behind it (last_received_at). -#}
+{%- set rebuild_from = event_mart_rebuild_from(
+    ref('fct_user_activity_week_parts'), 'week_part_start_date',
+    'last_received_at', 'metric_time',
+) %}
+{%- if rebuild_from %}
+    {%- set changed_features_query -%}
+        select count(*)
+        from (
+            select
+                feature_name,
+                launched_date
+            from {{ ref('stg_events__features') }}
+            where launched_date <= {{ as_of_date() }}
+        ) as launched
+        full outer join (
+            select distinct
+                feature_usage__feature_name as feature_name,
+                feature_launched_date
+            from {{ this }}
+            where feature_usage__feature_name is not null
+        ) as stored
+            on
+                launched.feature_name = stored.feature_name
+                and launched.launched_date = stored.feature_launched_date
+        where launched.feature_name is null or stored.feature_name is null
+    {%- endset -%}
+    {%- if run_query(changed_features_query).columns[0].values()[0] > 0 -%}
+        {%- set rebuild_from = none -%}
+    {%- endif -%}
+{%- endif %}
+{%- if rebuild_from %}
+    {%- set week_from = iso_week_start(rebuild_from) %}
+    {%- set month_from = 'cast(' ~ dbt.date_trunc('month', rebuild_from)
+        ~ ' as date)' %}
+    {%- set input_filter = 'week_part_start_date >= least('
+        ~ week_from ~ ', ' ~ month_from ~ ')' %}
+    {%- set output_filter = "(time_grain = 'week' and metric_time >= "
+        ~ week_from ~ ") or (time_grain = 'month' and metric_time >= "
+        ~ month_from ~ ')' %}
+{%- else %}
+    {%- set input_filter = 'true' %}
+    {%- set output_filter = 'true' %}
+{%- endif %}
+{{ config(
+    materialized=incremental_materialization(),
+    unique_key=['time_grain', 'metric_time'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rows_unknown_as_of(['last_received_at']) }}",
+) }}
 {%- set grains = ['week', 'month'] %}
 {%- set segment_types = {
     'plan_tier': dbt.type_string(),
@@ -43,8 +100,10 @@ user_week_parts as (
         account_month_id,
         user_id,
         last_activity_date,
-        week_part_start_date
+        week_part_start_date,
+        last_received_at
     from {{ ref('fct_user_activity_week_parts') }}
+    where {{ input_filter }}
 ),
 
 feature_adoption_week_parts as (
@@ -54,7 +113,7 @@ feature_adoption_week_parts as (
         feature_name,
         week_part_start_date
     from {{ ref('fct_feature_adoption_week_parts') }}
-    where has_used_feature
+    where has_used_feature and {{ input_filter }}
 ),
 
 account_months as (
@@ -92,6 +151,7 @@ segmented_week_parts as (
         account_months.account_age_band,
         week_parts_with_a_use.user_week_part_id is not null as has_used_feature,
         user_week_parts.last_activity_date,
+        user_week_parts.last_received_at,
         {%- for grain in grains %}
             cast(
                 {{ dbt.date_trunc(grain, 'week_part_start_date') }} as date
@@ -119,7 +179,8 @@ active_groups as (
             count(distinct user_id) as active_user_count,
             count(distinct case when has_used_feature then user_id end)
                 as adopter_count,
-            max(last_activity_date) as last_activity_date
+            max(last_activity_date) as last_activity_date,
+            max(last_received_at) as last_received_at
         from segmented_week_parts
         group by 1, 2, 3, 4, 5, 6
         {%- if not loop.last %}
@@ -171,7 +232,9 @@ group_sides as (
             when features.launched_date <= active_groups.last_activity_date
                 then 1
             else 0
-        end as launched_flag
+        end as launched_flag,
+        features.launched_date as feature_launched_date,
+        active_groups.last_received_at
     from active_groups
     cross join features
     where active_groups.segment_grouping = ''
@@ -190,7 +253,9 @@ group_sides as (
             when first_launch.launched_date <= active_groups.last_activity_date
                 then 1
             else 0
-        end as launched_flag
+        end as launched_flag,
+        cast(null as date) as feature_launched_date,
+        active_groups.last_received_at
     from active_groups
     cross join first_launch
     where first_launch.launched_date is not null
@@ -205,7 +270,9 @@ group_sides as (
         feature_name,
         cast(null as {{ dbt.type_bigint() }}) as active_user_count,
         adopter_count,
-        cast(null as {{ dbt.type_int() }}) as launched_flag
+        cast(null as {{ dbt.type_int() }}) as launched_flag,
+        cast(null as date) as feature_launched_date,
+        cast(null as {{ dbt.type_timestamp() }}) as last_received_at
     from feature_adopter_groups
 ),
 
@@ -220,7 +287,9 @@ groups_by_feature as (
         feature_name,
         max(active_user_count) as feature_active_users,
         coalesce(max(adopter_count), 0) as feature_adopters,
-        max(launched_flag) as feature_launched
+        max(launched_flag) as feature_launched,
+        max(feature_launched_date) as feature_launched_date,
+        max(last_received_at) as last_received_at
     from group_sides
     group by 1, 2, 3, 4, 5, 6, 7
 ),
@@ -249,8 +318,11 @@ final as (
                     cast(feature_adopters as {{ type_double() }})
                     / nullif(feature_active_users, 0)
         end as feature_adoption_rate,
-        metric_time
+        metric_time,
+        feature_launched_date,
+        last_received_at
     from groups_by_feature
+    where {{ output_filter }}
 )
 
 select * from final
