@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from saas_kpis.catalog import catalog_entries
+from saas_kpis.daily import daily_arguments
 from saas_kpis.generate.parquet_writer import PRESETS, write_parquet
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
 
@@ -109,12 +109,6 @@ def add_next_day(data_dir: Path) -> None:
     """Append the held-out day (as a loader would drop new files)."""
     for source, target in next_day_files(data_dir):
         shutil.copy2(source, target)
-
-
-def event_lookback_days() -> int:
-    """dbt var event_lookback_days of dbt_project.yml: the daily run tests that many days."""
-    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
-    return int(project["vars"]["event_lookback_days"])
 
 
 def slowest_nodes(run_results: Path, prefixes: tuple[str, ...], n: int = 10) -> list[dict]:
@@ -224,10 +218,9 @@ class Bench:
             profile["slowest_models"] = slowest_nodes(run_results, ("model.",))
             add_next_day(self.data_dir)
             print(f"incremental run {i + 1}/{self.args.runs} ...", flush=True)
-            since = self.as_of - timedelta(event_lookback_days())
-            incremental.append(
-                self.dbt(f"incremental-{i}", "build", as_of=self.as_of, data_tests_since=since)
-            )
+            # The daily run as users run it (make daily): its selector and test window.
+            daily = daily_arguments(self.as_of, json.loads(self.dbt_vars(self.as_of)))
+            incremental.append(self.dbt(f"incremental-{i}", *daily))
             profile["incremental_node_seconds"] = node_seconds(run_results)
             profile["incremental_slowest_nodes"] = slowest_nodes(run_results, ("model.", "test."))
         return full, incremental, profile
