@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     as_of = args.as_of or project_as_of()
     command = [venv_bin("dbt"), *daily_arguments(as_of, args.vars)]
-    print(" ".join(command), flush=True)
+    print(shlex.join(command), flush=True)
     env = dict(os.environ)
     env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT / "profiles"))
     return subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
