@@ -7,7 +7,8 @@ runs, in the project directory,
     dbt build --selector daily --vars '{as_of_date: 2026-07-01, data_tests_since: 2026-06-28}'
 
 - selector `daily` (selectors.yml): every seed, table, incremental model and view that reads
-  as_of_date, and every data test; no staging view, unit test or saved query;
+  as_of_date, and every data test of data; no staging view, unit test, test of a macro
+  (tag code_test) or saved query;
 - var `data_tests_since`: as_of_date minus var `event_lookback_days` of dbt_project.yml, so the
   data tests of the large tables check the rows of the days that the incremental models reload
   (README, "Daily runs test the recent window").

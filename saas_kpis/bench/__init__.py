@@ -10,8 +10,8 @@ is never touched), with the profile target ``bench`` (DuckDB memory_limit and th
    ``/usr/bin/time -v`` for the peak RSS; then the held-out last day of events and API requests
    is added and the daily run (``saas_kpis.daily``, as ``make daily`` runs it) builds
    incrementally with the as-of date one day later: selector ``daily`` (no staging view, unit
-   test or saved query) and ``data_tests_since`` the as-of date minus ``event_lookback_days``
-   (3), so the data tests of the large tables check only the rows of that window;
+   test, test of a macro or saved query) and ``data_tests_since`` the as-of date minus
+   ``event_lookback_days`` (3), so the data tests of the large tables check only that window;
 4. one query per metric (metric x ``metric_time__month`` x one segment, whole range): through
    the ``mf`` CLI, warm in one process through the semantic query layer on the read-only
    warehouse, as the server runs them (``saas_kpis.bench.queries``), and the SQL MetricFlow
