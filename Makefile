@@ -6,7 +6,7 @@ CHROMIUM := /usr/bin/chromium
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: build test lint dbt-build validate pytest summary seeds catalog clean exports publish serve \
+.PHONY: build test lint dbt-build daily validate pytest summary seeds catalog clean exports publish serve \
 	postgres-parity spark-parity faults property bench bench-data bench-curve bench-curve-report alerts explain \
 	bad-input incremental review dashboards mcp server loadtest
 
@@ -24,6 +24,14 @@ test: lint dbt-build validate pytest
 
 dbt-build: $(BIN)/.installed
 	$(BIN)/dbt build
+
+## daily: the daily run as of AS_OF=YYYY-MM-DD (default: var as_of_date of dbt_project.yml):
+##   builds what the day's new data and date can change (selector `daily`, the incremental
+##   models do only the new days), runs its data tests over the last event_lookback_days,
+##   no unit tests (DAILY_VARS: more dbt vars, e.g. '{raw_data: warehouse}'; see README)
+daily: $(BIN)/.installed
+	$(BIN)/python -m saas_kpis.daily $(if $(AS_OF),--as-of $(AS_OF)) \
+		$(if $(DAILY_VARS),--vars '$(DAILY_VARS)')
 
 ## exports: (re)create one table per saved query in schema `exports` (see README)
 exports: $(BIN)/.installed

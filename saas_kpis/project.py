@@ -19,6 +19,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_PATHS = (
     "dbt_project.yml",
+    "selectors.yml",
     "profiles",
     "models",
     "macros",

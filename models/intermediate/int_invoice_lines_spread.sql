@@ -1,15 +1,33 @@
-{#- Ratable revenue per invoice line and day: every non-void invoice line
-    issued by as_of_date spreads amount x usd_rate evenly over the days of
-    [service_period_start, service_period_end); credit notes subtract (their
-    amount is negative). Only days up to as_of_date. -#}
+{#- Ratable revenue per invoice line and day: every line of
+    int_invoice_lines_priced (non-void, issued by as_of_date) spreads
+    amount x usd_rate evenly over the days of [service_period_start,
+    service_period_end); credit notes subtract (their amount is negative).
+    Only days up to as_of_date. Incremental: a run rebuilds the days that
+    new, restated or removed lines touch and the days between the last
+    stored day and as_of_date (see macros/incremental_revenue.sql). -#}
+-- depends_on: {{ ref('int_invoice_lines_applied') }}
+{%- set rebuilt_days = revenue_rebuild_ranges(
+    ref('int_invoice_lines_priced'), 'revenue_date',
+) %}
+{{ config(
+    materialized=incremental_materialization(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_rebuilt_ranges('revenue_date', revenue_rebuild_ranges(
+        ref('int_invoice_lines_priced'), 'revenue_date',
+    )) }}",
+    post_hook="{{ record_invoice_lines_applied(
+        ref('int_invoice_lines_priced')
+    ) }}",
+) }}
+
 with
 
-invoices as (
-    select * from {{ ref('stg_billing__invoices') }}
-),
-
-fx_rates as (
-    select * from {{ ref('stg_billing__fx_rates') }}
+invoice_lines as (
+    select * from {{ ref('int_invoice_lines_priced') }}
+    where {{ overlaps_date_ranges(
+        'service_period_start_date', 'service_period_end_date', rebuilt_days,
+    ) }}
 ),
 
 reporting_days as (
@@ -17,28 +35,7 @@ reporting_days as (
         date_day,
         month_start_date
     from {{ ref('int_reporting_days_spined') }}
-),
-
-invoice_lines as (
-    select
-        invoices.invoice_id,
-        invoices.account_id,
-        invoices.service_period_start_date,
-        invoices.service_period_end_date,
-        cast(
-            invoices.amount_local * fx_rates.usd_rate as {{ type_double() }}
-        )
-        / {{ dbt.datediff(
-            'invoices.service_period_start_date',
-            'invoices.service_period_end_date',
-            'day',
-        ) }} as daily_amount_usd
-    from invoices
-    inner join fx_rates
-        on invoices.currency_code = fx_rates.currency_code
-    where
-        invoices.invoice_status != 'void'
-        and {{ known_as_of('invoices.issued_at') }}
+    where {{ in_date_ranges('date_day', rebuilt_days) }}
 ),
 
 final as (

@@ -18,12 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from saas_kpis.bench.content import compare, differences, floats_within_tolerance
 from saas_kpis.bench.replay import invocation_events, profile_settings
 from saas_kpis.bench.timings import PHASES, invocation_phases
 from saas_kpis.catalog import catalog_entries
+from saas_kpis.daily import daily_arguments
 from saas_kpis.generate.parquet_writer import PRESETS, write_parquet
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
 
@@ -114,12 +114,6 @@ def add_next_day(data_dir: Path) -> None:
     """Append the held-out day (as a loader would drop new files)."""
     for source, target in next_day_files(data_dir):
         shutil.copy2(source, target)
-
-
-def event_lookback_days() -> int:
-    """dbt var event_lookback_days of dbt_project.yml: the daily run tests that many days."""
-    project = yaml.safe_load((REPO_ROOT / "dbt_project.yml").read_text())
-    return int(project["vars"]["event_lookback_days"])
 
 
 def slowest_nodes(run_results: Path, prefixes: tuple[str, ...], n: int = 10) -> list[dict]:
@@ -338,10 +332,9 @@ class Bench:
                 self.bare.append(self.bare_replay(f"full-{i}", full[-1]))
             add_next_day(self.data_dir)
             print(f"incremental run {i + 1}/{self.args.runs} ...", flush=True)
-            since = self.as_of - timedelta(event_lookback_days())
-            incremental.append(
-                self.dbt(f"incremental-{i}", "build", as_of=self.as_of, data_tests_since=since)
-            )
+            # The daily run as users run it (make daily): its selector and test window.
+            daily = daily_arguments(self.as_of, json.loads(self.dbt_vars(self.as_of)))
+            incremental.append(self.dbt(f"incremental-{i}", *daily))
             profile["incremental_node_seconds"] = node_seconds(run_results)
             profile["daily_phases"] = self.phases(f"incremental-{i}", incremental[-1])
             profile["incremental_slowest_nodes"] = slowest_nodes(run_results, ("model.", "test."))

@@ -1,5 +1,7 @@
 {#- add_days on every engine: dates across a month end, a leap day and a
     year end, forwards and backwards. Returns the cases that differ. -#}
+{{ config(tags=['code_test']) }}
+
 with
 
 cases as (

@@ -1,12 +1,21 @@
-{#- Each ISO week's revenue equals the sum of its days' revenue. -#}
+{#- Each ISO week's revenue equals the sum of its days' revenue; in a daily
+    run (var data_tests_since), the weeks from the one that contains
+    data_tests_since. -#}
+{%- set since = iso_date_var('data_tests_since') %}
 with
 
 weekly_revenue as (
     select * from {{ ref('fct_weekly_revenue') }}
+    {%- if since %}
+    where iso_week_start_date >= {{ iso_week_start(since) }}
+    {%- endif %}
 ),
 
 daily_revenue as (
     select * from {{ ref('fct_daily_revenue') }}
+    {%- if since %}
+    where revenue_date >= {{ iso_week_start(since) }}
+    {%- endif %}
 ),
 
 days_by_week as (

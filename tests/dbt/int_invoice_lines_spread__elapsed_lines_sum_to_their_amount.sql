@@ -1,5 +1,8 @@
 {#- The daily revenue of an invoice line whose service period has fully
-    elapsed by as_of_date adds up to its amount in USD. -#}
+    elapsed by as_of_date adds up to its amount in USD; in a daily run (var
+    data_tests_since), the lines whose last day is on or after
+    data_tests_since. -#}
+{%- set since = iso_date_var('data_tests_since') %}
 with
 
 invoices as (
@@ -24,6 +27,9 @@ elapsed_lines as (
     where
         invoices.invoice_status != 'void'
         and {{ known_as_of('invoices.issued_at') }}
+        {%- if since %}
+            and invoices.service_period_end_date > {{ since }}
+        {%- endif %}
         and invoices.service_period_end_date
         <= {{ dbt.dateadd('day', 1, as_of_date()) }}
 ),
@@ -33,6 +39,9 @@ spread_totals as (
         invoice_id,
         sum(revenue_usd) as revenue_usd
     from invoice_days
+    {%- if since %}
+        where invoice_id in (select elapsed_lines.invoice_id from elapsed_lines)
+    {%- endif %}
     group by 1
 ),
 

@@ -2,6 +2,8 @@
     ISO week, year and weeks per year are known (53-week years 2015, 2020
     and 2026; a week that starts in the year before, one that belongs to the
     year after, a leap day). Returns the cases that differ. -#}
+{{ config(tags=['code_test']) }}
+
 with
 
 cases as (

@@ -1,5 +1,7 @@
 {#- round_double() rounds a double to decimal places on every engine, so that
     float noise cannot break a tie (0.1 + 0.2 equals 0.3 at 6 places). -#}
+{{ config(tags=['code_test']) }}
+
 with
 
 cases as (

@@ -1,17 +1,28 @@
-"""Incremental event models: after appending a batch with late and duplicated
-events, an incremental run gives exactly the rows of a full refresh."""
+"""Incremental models: after appending a batch with late and duplicated events, restating old
+invoices or subscription items, or moving as_of_date, an incremental run gives the rows of a full
+refresh, in every model.
+
+Comparison rule: every model of the manifest, row by row on its primary key (its uniqueness
+test), every column. A rebuilt day or week of revenue adds the same amounts in another order
+than a full refresh (DuckDB's sum of doubles follows the order of the rows), so doubles match
+within a relative 1e-9, as in the parity suites; everything else, and NULL, exactly.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import json
+import math
+import re
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 from reference import parse_timestamp
-from seed_files import read_rows, write_rows
+from seed_files import Rows, read_rows, seed_path, write_rows
 
+from saas_kpis.daily import daily_arguments
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 
 AS_OF = "2026-06-30"
@@ -23,30 +34,113 @@ INCREMENTAL_MODELS = (
     "fct_user_activity_week_parts",
     "fct_feature_adoption_week_parts",
 )
-COMPARED_RELATIONS = (
-    "main_staging.stg_events__tracks",
-    "main_intermediate.int_events_known_as_of",
-    "main.fct_api_requests",
-    "main.fct_daily_user_activity",
-    "main.fct_account_activation",
-    "main.fct_user_onboarding",
-    "main.fct_account_month_activity",
-    "main_intermediate.int_feature_uses_aggregated_to_user_days",
-    "main.fct_user_activity_week_parts",
-    "main.fct_feature_adoption_week_parts",
+REVENUE_MODELS = (
+    "int_invoice_lines_spread",
+    "fct_daily_revenue",
+    "int_weekly_revenue_accumulated",
+    "fct_account_weekly_revenue",
 )
 BATCHES = {  # seed -> the column that orders its deliveries
     "events_tracks": "received_at",
     "events_api_requests": "occurred_at",
 }
+SHOWN_MISMATCHES = 20
+SEEDS_AND_MODELS = ("--resource-type", "seed", "--resource-type", "model")
+# A range of days that a revenue model rebuilds, as its compiled SQL filters its days.
+DATE = r"cast\('(\d{4}-\d\d-\d\d)' as date\)"
+REBUILT_DAYS = re.compile(rf"\w+ between {DATE}\s+and {DATE}")
+
+Row = tuple[Any, ...]
+Table = tuple[list[str], dict[Row, Row]]
 
 
-def snapshot(project_dir: Path) -> dict[str, Counter]:
+def primary_key(nodes: dict[str, Any], model_id: str) -> tuple[str, ...]:
+    """The model's key from its uniqueness tests: a unique column, else a unique combination."""
+    unique_columns, combinations = [], []
+    for node in nodes.values():
+        test = node.get("test_metadata") or {}
+        if node["resource_type"] != "test" or node.get("attached_node") != model_id:
+            continue
+        if test.get("name") == "unique":
+            unique_columns.append((node["column_name"],))
+        elif test.get("name") == "unique_combination_of_columns":
+            combinations.append(tuple(test["kwargs"]["combination_of_columns"]))
+    keys = sorted(unique_columns) + sorted(combinations)
+    assert keys, f"{model_id} has no uniqueness test to take its primary key from"
+    return keys[0]
+
+
+def snapshot(project_dir: Path) -> dict[str, Table]:
+    """{model: (columns, {primary key: row})} of every model of the last dbt command."""
+    nodes = json.loads((project_dir / "target" / "manifest.json").read_text())["nodes"]
+    tables = {}
     with duckdb.connect(str(project_dir / DUCKDB_FILE), read_only=True) as connection:
-        return {
-            relation: Counter(connection.execute(f"select * from {relation}").fetchall())
-            for relation in COMPARED_RELATIONS
-        }
+        for unique_id, node in nodes.items():
+            if node["resource_type"] != "model":
+                continue
+            key = primary_key(nodes, unique_id)
+            cursor = connection.execute(f"select * from {node['relation_name']}")
+            columns = [column[0] for column in cursor.description]
+            positions = [columns.index(column) for column in key]
+            rows = cursor.fetchall()
+            keyed = {tuple(row[i] for i in positions): row for row in rows}
+            assert len(keyed) == len(rows), f"{node['name']}: duplicate {key}"
+            tables[node["name"]] = (columns, keyed)
+    return tables
+
+
+def same_value(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, float) and isinstance(expected, float):
+        return math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
+    return type(actual) is type(expected) and actual == expected
+
+
+def assert_equal_models(incremental: dict[str, Table], full_refresh: dict[str, Table]) -> None:
+    """Every model of the full refresh has the incremental run's rows, and none other."""
+    assert incremental.keys() == full_refresh.keys()
+    mismatches = []
+    for model, (columns, expected) in sorted(full_refresh.items()):
+        actual_columns, actual = incremental[model]
+        if actual_columns != columns:
+            mismatches.append(f"{model}: columns {actual_columns} != {columns}")
+            continue
+        for key in sorted(actual.keys() ^ expected.keys(), key=str):
+            where = "the incremental run" if key in actual else "the full refresh"
+            mismatches.append(f"{model} {key}: only in {where}")
+        for key in actual.keys() & expected.keys():
+            for column, value, expected_value in zip(
+                columns, actual[key], expected[key], strict=True
+            ):
+                if not same_value(value, expected_value):
+                    mismatches.append(f"{model} {key} {column}: {value!r} != {expected_value!r}")
+    shown = "\n".join(mismatches[:SHOWN_MISMATCHES])
+    assert not mismatches, f"{len(mismatches)} mismatches, first ones:\n{shown}"
+
+
+def assert_not_empty(tables: dict[str, Table], models: tuple[str, ...], label: str) -> None:
+    for model in models:
+        assert tables[model][1], f"{model} is empty {label}"
+
+
+def daily_run(project_dir: Path, as_of: str) -> None:
+    """The daily run (make daily) as of a date: seeds (changed raw data), models, data tests."""
+    dbt(project_dir, *daily_arguments(dt.date.fromisoformat(as_of)))
+
+
+def full_refresh(project_dir: Path, as_of: str) -> dict[str, Table]:
+    dbt(project_dir, "run", "--full-refresh", dbt_vars={"as_of_date": as_of})
+    return snapshot(project_dir)
+
+
+def rebuilt_days(project_dir: Path, model: str) -> list[tuple[str, str]]:
+    """The [first, last] day ranges that the last run of an incremental revenue model rebuilt."""
+    results = json.loads((project_dir / "target" / "run_results.json").read_text())["results"]
+    (compiled,) = [
+        result["compiled_code"]
+        for result in results
+        if result["unique_id"] == f"model.saas_kpis.{model}"
+    ]
+    return REBUILT_DAYS.findall(compiled)
 
 
 @pytest.fixture(scope="module")
@@ -90,30 +184,117 @@ def test_incremental_run_equals_full_refresh(project: Path) -> None:
     )
     assert "incremental" in incremental.stdout
     after_incremental = snapshot(project)
+    assert_not_empty(after_incremental, INCREMENTAL_MODELS, "after the batch")
 
     dbt(project, "build", "--full-refresh", dbt_vars={"as_of_date": AS_OF})
-    after_full_refresh = snapshot(project)
-
-    for relation in COMPARED_RELATIONS:
-        assert after_incremental[relation], f"{relation} is empty"
-        assert after_incremental[relation] == after_full_refresh[relation], relation
+    assert_equal_models(after_incremental, snapshot(project))
 
 
 def test_moving_as_of_date_back_and_forward_equals_full_refresh(project: Path) -> None:
-    """Incremental runs with an earlier, then a later as_of_date equal full refreshes.
+    """Daily runs with an earlier, then a later as_of_date equal full refreshes.
 
-    A feature is launched between the two dates, so the feature adoption mart sees
-    its feature set change both ways.
+    A feature is launched between the two dates, so the feature adoption mart sees its feature
+    set change both ways; invoices issued between them leave and come back.
     """
     earlier = "2026-05-15"
     _, features = read_rows(project / "seeds" / "events" / "events_features.csv")
     assert any(earlier < row["launched_at"] <= AS_OF for row in features)
+    _, invoices = read_rows(seed_path(project, "billing_invoices"))
+    assert any(earlier < row["issued_at"][:10] <= AS_OF for row in invoices)
     dbt(project, "build", dbt_vars={"as_of_date": AS_OF})
     for as_of in (earlier, AS_OF):
-        dbt(project, "build", dbt_vars={"as_of_date": as_of})
+        daily_run(project, as_of)
         incremental = snapshot(project)
-        dbt(project, "build", "--full-refresh", dbt_vars={"as_of_date": as_of})
-        full_refresh = snapshot(project)
-        for relation in COMPARED_RELATIONS:
-            assert incremental[relation], f"{relation} is empty as of {as_of}"
-            assert incremental[relation] == full_refresh[relation], (relation, as_of)
+        assert_not_empty(incremental, INCREMENTAL_MODELS + REVENUE_MODELS, f"as of {as_of}")
+        assert_equal_models(incremental, full_refresh(project, as_of))
+
+
+def invoice_restatements(rows: Rows) -> tuple[Rows, list[tuple[str, str]]]:
+    """Old invoices restated: a 2024 subscription invoice's amount changed, a February 2025
+    invoice removed, and a new invoice for September 2025 issued back then. Returns the rows
+    and the [first, last] service days of the three lines."""
+    changed = next(
+        row
+        for row in rows
+        if row["invoice_type"] == "subscription"
+        and row["status"] != "void"
+        and row["service_period_start"].startswith("2024-03")
+    )
+    removed = next(
+        row
+        for row in rows
+        if row["invoice_type"] != "credit_note"
+        and row["status"] != "void"
+        and row["service_period_start"].startswith("2025-02")
+    )
+    added = dict(
+        changed,
+        invoice_id="inv_restated_new",
+        invoice_type="one_time",
+        status="paid",
+        issued_at="2025-10-03 08:00:00",
+        service_period_start="2025-09-03",
+        service_period_end="2025-10-03",
+        amount="250.00",
+    )
+    changed["amount"] = f"{float(changed['amount']) + 100:.2f}"
+    restated = [row for row in rows if row is not removed] + [added]
+
+    def service_days(row: dict[str, str]) -> tuple[str, str]:
+        end = dt.date.fromisoformat(row["service_period_end"]) - dt.timedelta(days=1)
+        return row["service_period_start"], end.isoformat()
+
+    return restated, sorted(service_days(row) for row in (changed, removed, added))
+
+
+def test_restated_invoices_equal_full_refresh(project: Path) -> None:
+    """A changed amount, a removed row and a new back-dated row of old invoices: the daily run
+    rebuilds only their service days, and every model equals a full refresh."""
+    dbt(project, "build", *SEEDS_AND_MODELS, dbt_vars={"as_of_date": AS_OF})
+    before = snapshot(project)
+    path = seed_path(project, "billing_invoices")
+    fieldnames, rows = read_rows(path)
+    restated, service_days = invoice_restatements(rows)
+    write_rows(path, fieldnames, restated)
+
+    daily_run(project, AS_OF)
+    for model in ("int_invoice_lines_spread", "fct_daily_revenue"):
+        assert rebuilt_days(project, model) == service_days, model
+    incremental = snapshot(project)
+    assert incremental["fct_daily_revenue"][1] != before["fct_daily_revenue"][1]
+    assert_equal_models(incremental, full_refresh(project, AS_OF))
+
+
+def subscription_item_restatements(rows: Rows) -> Rows:
+    """Old subscription items restated: a 2024 item's seats changed, a 2025 item removed, and a
+    new item of a new subscription from April to August 2025."""
+    changed = next(row for row in rows if row["valid_from"].startswith("2024-03"))
+    removed = next(row for row in rows if row["valid_from"].startswith("2025-02"))
+    added = dict(
+        changed,
+        subscription_item_id="si_restated_new",
+        subscription_id="sub_restated_new",
+        seats="4",
+        discount_pct="0.00",
+        valid_from="2025-04-10",
+        valid_to="2025-08-10",
+    )
+    changed["seats"] = str(int(changed["seats"]) + 5)
+    return [row for row in rows if row is not removed] + [added]
+
+
+def test_restated_subscription_items_equal_full_refresh(project: Path) -> None:
+    """A changed, a removed and a new back-dated subscription item: the daily run rebuilds no
+    revenue day (invoices are unchanged), and every model equals a full refresh."""
+    dbt(project, "build", *SEEDS_AND_MODELS, dbt_vars={"as_of_date": AS_OF})
+    before = snapshot(project)
+    path = seed_path(project, "billing_subscription_items")
+    fieldnames, rows = read_rows(path)
+    write_rows(path, fieldnames, subscription_item_restatements(rows))
+
+    daily_run(project, AS_OF)
+    for model in ("int_invoice_lines_spread", "fct_daily_revenue"):
+        assert rebuilt_days(project, model) == [], model
+    incremental = snapshot(project)
+    assert incremental["fct_account_months"][1] != before["fct_account_months"][1]
+    assert_equal_models(incremental, full_refresh(project, AS_OF))

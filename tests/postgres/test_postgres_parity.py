@@ -60,7 +60,10 @@ if not os.environ.get("SAAS_KPIS_PG_HOST"):
 MARTS_PATH = "models/marts/"
 METRIC_VALUES_FILE = "metric_values.json"
 METRIC_VALUES_SCRIPT = REPO_ROOT / "tests" / "python" / "metric_values.py"
-INCREMENTAL_SELECTOR = "config.incremental_strategy:delete+insert"
+INCREMENTAL_STRATEGIES = ("delete+insert", "append")
+INCREMENTAL_SELECTOR = " ".join(
+    f"config.incremental_strategy:{strategy}" for strategy in INCREMENTAL_STRATEGIES
+)
 Row = tuple[Any, ...]
 
 

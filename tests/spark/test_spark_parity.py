@@ -35,7 +35,10 @@ from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 MARTS_DIR = "models/marts/"
 # Incremental models elsewhere; on Spark the incremental_materialization macro
 # makes them tables.
-INCREMENTAL_SELECTOR = "config.incremental_strategy:delete+insert"
+INCREMENTAL_STRATEGIES = ("delete+insert", "append")
+INCREMENTAL_SELECTOR = " ".join(
+    f"config.incremental_strategy:{strategy}" for strategy in INCREMENTAL_STRATEGIES
+)
 SHOWN_KEYS = 10
 
 
@@ -236,9 +239,9 @@ def test_incremental_models_are_tables_on_spark(builds: Builds) -> None:
         node
         for node in builds.spark_manifest["nodes"].values()
         if node["resource_type"] == "model"
-        and node["config"].get("incremental_strategy") == "delete+insert"
+        and node["config"].get("incremental_strategy") in INCREMENTAL_STRATEGIES
     ]
-    assert incremental, "no model with the delete+insert strategy"
+    assert incremental, f"no model with an incremental strategy of {INCREMENTAL_STRATEGIES}"
     for node in incremental:
         assert node["config"]["materialized"] == "table", node["name"]
         details = builds.spark.sql(f"describe table extended {node['relation_name']}").collect()

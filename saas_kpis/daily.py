@@ -1,0 +1,93 @@
+"""The daily run: build what a day's new data can change, test it over the recent window.
+
+    python -m saas_kpis.daily --as-of 2026-07-01        (or: make daily AS_OF=2026-07-01)
+
+runs, in the project directory,
+
+    dbt build --selector daily --vars '{as_of_date: 2026-07-01, data_tests_since: 2026-06-28}'
+
+- selector `daily` (selectors.yml): every seed, table, incremental model and view that reads
+  as_of_date, and every data test of data; no staging view, unit test, test of a macro
+  (tag code_test) or saved query;
+- var `data_tests_since`: as_of_date minus var `event_lookback_days` of dbt_project.yml, so the
+  data tests of the large tables check the rows of the days that the incremental models reload
+  (README, "Daily runs test the recent window").
+
+The benchmark's daily run forms its command here too, so it measures what users run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from saas_kpis.project import REPO_ROOT, project_as_of, venv_bin
+
+SELECTOR = "daily"
+
+
+def event_lookback_days(project_dir: Path = REPO_ROOT) -> int:
+    """Var event_lookback_days of dbt_project.yml: the days that the incremental models reload."""
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    return int(project["vars"]["event_lookback_days"])
+
+
+def data_tests_since(as_of: dt.date, project_dir: Path = REPO_ROOT) -> dt.date:
+    """First day that the daily run's data tests check: as_of minus the lookback."""
+    return as_of - dt.timedelta(days=event_lookback_days(project_dir))
+
+
+def daily_arguments(
+    as_of: dt.date, dbt_vars: dict[str, Any] | None = None, project_dir: Path = REPO_ROOT
+) -> list[str]:
+    """The arguments of `dbt` for the daily run as of a date; dbt_vars: more vars (raw_data)."""
+    all_vars = {
+        **(dbt_vars or {}),
+        "as_of_date": as_of.isoformat(),
+        "data_tests_since": data_tests_since(as_of, project_dir).isoformat(),
+    }
+    return ["build", "--selector", SELECTOR, "--vars", json.dumps(all_vars)]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="the reporting date, YYYY-MM-DD (default: var as_of_date of dbt_project.yml)",
+    )
+    parser.add_argument(
+        "--vars",
+        type=yaml.safe_load,
+        default=None,
+        help="more dbt vars, a YAML or JSON mapping, e.g. '{raw_data: warehouse}'",
+    )
+    args = parser.parse_args(argv)
+    if args.vars is not None and not isinstance(args.vars, dict):
+        parser.error("--vars must be a mapping, e.g. '{raw_data: warehouse}'")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the daily dbt build in the project directory; its exit code."""
+    args = parse_args(argv)
+    as_of = args.as_of or project_as_of()
+    command = [venv_bin("dbt"), *daily_arguments(as_of, args.vars)]
+    print(shlex.join(command), flush=True)
+    env = dict(os.environ)
+    env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT / "profiles"))
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

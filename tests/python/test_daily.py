@@ -1,0 +1,63 @@
+"""The daily run (make daily): its dbt command and what selector `daily` builds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from saas_kpis.daily import daily_arguments, event_lookback_days
+from saas_kpis.project import copy_project, dbt
+
+
+def test_the_window_starts_the_lookback_before_as_of() -> None:
+    arguments = daily_arguments(dt.date(2026, 3, 2), {"raw_data": "warehouse", "as_of_date": "x"})
+    assert arguments[:4] == ["build", "--selector", "daily", "--vars"]
+    assert event_lookback_days() == 3
+    assert json.loads(arguments[4]) == {
+        "raw_data": "warehouse",
+        "as_of_date": "2026-03-02",
+        "data_tests_since": "2026-02-27",  # across the end of February
+    }
+
+
+@pytest.fixture(scope="module")
+def selected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """{resource type: names} of every node, and of the daily selection (key "daily ...")."""
+    project = copy_project(tmp_path_factory.mktemp("daily"))
+
+    def nodes(*selection: str) -> list[dict]:
+        listed = dbt(project, "ls", "--quiet", "--output", "json", *selection).stdout
+        return [json.loads(line) for line in listed.splitlines() if line.startswith("{")]
+
+    by_type: dict[str, set[str]] = {}
+    for prefix, selection in (("", ()), ("daily ", ("--selector", "daily"))):
+        for node in nodes("--resource-type", "all", *selection):
+            by_type.setdefault(prefix + node["resource_type"], set()).add(node["name"])
+    by_type["view"] = {
+        node["name"]
+        for node in nodes("--resource-type", "model")
+        if node["config"]["materialized"] == "view"
+    }
+    by_type["code_test"] = {node["name"] for node in nodes("--select", "tag:code_test")}
+    by_type["staging"] = {
+        node["name"]
+        for node in nodes("--resource-type", "model")
+        if Path(node["original_file_path"]).parts[:2] == ("models", "staging")
+    }
+    return by_type
+
+
+def test_the_daily_selector_builds_what_data_can_change(selected: dict[str, set[str]]) -> None:
+    staging_views = selected["view"] & selected["staging"]
+    assert staging_views and "stg_events__tracks" not in staging_views
+    assert selected["daily model"] == selected["model"] - staging_views
+    assert "int_events_known_as_of" in selected["daily model"]  # a view that reads as_of_date
+    assert selected["daily seed"] == selected["seed"]
+    # Every data test, the raw data's too, but not the tests of macros.
+    assert {"add_days__crosses_month_leap_day_and_year_ends"} <= selected["code_test"]
+    assert selected["daily test"] == selected["test"] - selected["code_test"]
+    assert selected["unit_test"] and "daily unit_test" not in selected
+    assert selected["saved_query"] and "daily saved_query" not in selected
