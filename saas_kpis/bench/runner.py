@@ -291,13 +291,12 @@ class Bench:
         """What any dbt invocation costs here: `dbt run` of one view over a tiny raw table, with
         the daily run's vars right after it (so partial parsing finds nothing changed, as a
         scheduled run of the same project would)."""
-        since = self.as_of - timedelta(event_lookback_days())
+        daily = daily_arguments(self.as_of, json.loads(self.dbt_vars(self.as_of)))
+        daily_vars = daily[daily.index("--vars") :]
         phases = []
         for i in range(self.args.runs):
             name = f"fixed-cost-{i}"
-            timed = self.dbt(
-                name, "run", "--select", FIXED_COST_MODEL, as_of=self.as_of, data_tests_since=since
-            )
+            timed = self.dbt(name, "run", "--select", FIXED_COST_MODEL, *daily_vars)
             phases.append(self.phases(name, timed))
         return {
             "command": f"dbt run --select {FIXED_COST_MODEL}",
