@@ -2,7 +2,9 @@
     account-month of its creation: first value (first project_created),
     activation within 7 days, and usage retention on days 30-36 and 90-96
     after creation (day 0 = creation date). A window counts only once it has
-    elapsed by as_of_date. -#}
+    elapsed by as_of_date. The windows read the user-days as they are: a day
+    with several active users only repeats a maximum, which is cheaper than
+    making the account-days distinct first. -#}
 with
 
 accounts as (
@@ -18,8 +20,8 @@ project_events as (
     where event_name = 'project_created'
 ),
 
-active_days as (
-    select distinct
+user_days as (
+    select
         account_id,
         activity_date
     from {{ ref('fct_daily_user_activity') }}
@@ -37,11 +39,11 @@ account_event_days as (
     select
         accounts.account_id,
         {{ dbt.datediff(
-            'accounts.created_date', 'active_days.activity_date', 'day'
+            'accounts.created_date', 'user_days.activity_date', 'day'
         ) }} as days_since_creation
     from accounts
-    inner join active_days
-        on accounts.account_id = active_days.account_id
+    inner join user_days
+        on accounts.account_id = user_days.account_id
 ),
 
 retention_windows as (
