@@ -199,26 +199,18 @@ class Bench:
         )
         self.bare: list[dict[str, object]] = []
 
-    def dbt_vars(self, as_of: date, data_tests_since: date | None = None) -> str:
+    def dbt_vars(self, as_of: date) -> str:
         dbt_vars = {
             "raw_data": "parquet",
             "raw_parquet_dir": str(self.data_dir.resolve()),
             "as_of_date": as_of.isoformat(),
         }
-        if data_tests_since is not None:
-            dbt_vars["data_tests_since"] = data_tests_since.isoformat()
         return json.dumps(dbt_vars)
 
-    def dbt(
-        self,
-        name: str,
-        *args: str,
-        as_of: date | None = None,
-        data_tests_since: date | None = None,
-    ) -> Timed:
+    def dbt(self, name: str, *args: str, as_of: date | None = None) -> Timed:
         command = [venv_bin("dbt"), *args]
         if as_of is not None:
-            command += ["--vars", self.dbt_vars(as_of, data_tests_since)]
+            command += ["--vars", self.dbt_vars(as_of)]
         env = {**self.env, "DBT_LOG_PATH": str(self.dbt_log_dir(name))}
         return run_timed(command, self.project, env, self.logs / f"{name}.log")
 
