@@ -7,8 +7,18 @@
     {#- A dbt var holding an ISO date, as the SQL date literal
         cast('YYYY-MM-DD' as date); none when the var is unset; a compiler
         error naming the var when it is not a calendar date in YYYY-MM-DD
-        form. -#}
+        form. When nodes run, the environment variable SAAS_KPIS_<NAME>
+        (SAAS_KPIS_AS_OF_DATE, SAAS_KPIS_DATA_TESTS_SINCE) overrides the
+        var: the daily run sets its dates there, because a change of --vars
+        makes dbt parse the whole project again, while an environment
+        variable read only at run time leaves partial parsing alone. -#}
     {%- set value = var(name, none) -%}
+    {%- if execute -%}
+        {%- set value = env_var(
+            'SAAS_KPIS_' ~ (name | upper),
+            (value | string) if value is not none else ''
+        ) or none -%}
+    {%- endif -%}
     {%- if value is none -%}
         {{ return(none) }}
     {%- endif -%}

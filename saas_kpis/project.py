@@ -74,13 +74,17 @@ def project_env(project_dir: Path, target: str | None = None) -> dict[str, str]:
 
 
 def run_in_project(
-    project_dir: Path, command: list[str], target: str | None = None
+    project_dir: Path,
+    command: list[str],
+    target: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command of the venv (dbt, mf) in project_dir with the project's environment."""
+    """Run a command of the venv (dbt, mf) in project_dir with the project's environment (and
+    `env` on top of it)."""
     return subprocess.run(
         command,
         cwd=project_dir,
-        env=project_env(project_dir, target),
+        env={**project_env(project_dir, target), **(env or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -93,12 +97,13 @@ def dbt(
     dbt_vars: dict | None = None,
     check: bool = True,
     target: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a dbt command in project_dir; raise with its output when check fails."""
     command = [venv_bin("dbt"), *args]
     if dbt_vars:
         command += ["--vars", json.dumps(dbt_vars)]
-    completed = run_in_project(project_dir, command, target)
+    completed = run_in_project(project_dir, command, target, env)
     if check and completed.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
     return completed

@@ -23,7 +23,7 @@ from saas_kpis.bench.content import compare, differences, floats_within_toleranc
 from saas_kpis.bench.replay import invocation_events, profile_settings
 from saas_kpis.bench.timings import PHASES, invocation_phases
 from saas_kpis.catalog import catalog_entries
-from saas_kpis.daily import daily_arguments
+from saas_kpis.daily import daily_invocation
 from saas_kpis.generate.parquet_writer import PRESETS, write_parquet
 from saas_kpis.project import DUCKDB_FILE, REPO_ROOT, copy_project, project_env, venv_bin
 
@@ -199,19 +199,19 @@ class Bench:
         )
         self.bare: list[dict[str, object]] = []
 
-    def dbt_vars(self, as_of: date) -> str:
-        dbt_vars = {
-            "raw_data": "parquet",
-            "raw_parquet_dir": str(self.data_dir.resolve()),
-            "as_of_date": as_of.isoformat(),
-        }
-        return json.dumps(dbt_vars)
+    def dbt_vars(self) -> dict[str, str]:
+        """The benchmark's vars, the same in every invocation so that partial parsing holds
+        (the dates go to the environment, as the daily run sends them: saas_kpis.daily)."""
+        return {"raw_data": "parquet", "raw_parquet_dir": str(self.data_dir.resolve())}
 
-    def dbt(self, name: str, *args: str, as_of: date | None = None) -> Timed:
+    def dbt(
+        self, name: str, *args: str, as_of: date | None = None, env: dict[str, str] | None = None
+    ) -> Timed:
         command = [venv_bin("dbt"), *args]
         if as_of is not None:
-            command += ["--vars", self.dbt_vars(as_of)]
-        env = {**self.env, "DBT_LOG_PATH": str(self.dbt_log_dir(name))}
+            command += ["--vars", json.dumps(self.dbt_vars())]
+            env = {"SAAS_KPIS_AS_OF_DATE": as_of.isoformat(), **(env or {})}
+        env = {**self.env, **(env or {}), "DBT_LOG_PATH": str(self.dbt_log_dir(name))}
         return run_timed(command, self.project, env, self.logs / f"{name}.log")
 
     def dbt_log_dir(self, name: str) -> Path:
@@ -283,12 +283,12 @@ class Bench:
         """What any dbt invocation costs here: `dbt run` of one view over a tiny raw table, with
         the daily run's vars right after it (so partial parsing finds nothing changed, as a
         scheduled run of the same project would)."""
-        daily = daily_arguments(self.as_of, json.loads(self.dbt_vars(self.as_of)))
-        daily_vars = daily[daily.index("--vars") :]
+        daily = daily_invocation(self.as_of, self.dbt_vars())
+        daily_vars = daily.arguments[daily.arguments.index("--vars") :]
         phases = []
         for i in range(self.args.runs):
             name = f"fixed-cost-{i}"
-            timed = self.dbt(name, "run", "--select", FIXED_COST_MODEL, *daily_vars)
+            timed = self.dbt(name, "run", "--select", FIXED_COST_MODEL, *daily_vars, env=daily.env)
             phases.append(self.phases(name, timed))
         return {
             "command": f"dbt run --select {FIXED_COST_MODEL}",
@@ -324,8 +324,8 @@ class Bench:
             add_next_day(self.data_dir)
             print(f"incremental run {i + 1}/{self.args.runs} ...", flush=True)
             # The daily run as users run it (make daily): its selector and test window.
-            daily = daily_arguments(self.as_of, json.loads(self.dbt_vars(self.as_of)))
-            incremental.append(self.dbt(f"incremental-{i}", *daily))
+            daily = daily_invocation(self.as_of, self.dbt_vars())
+            incremental.append(self.dbt(f"incremental-{i}", *daily.arguments, env=daily.env))
             profile["incremental_node_seconds"] = node_seconds(run_results)
             profile["daily_phases"] = self.phases(f"incremental-{i}", incremental[-1])
             profile["incremental_slowest_nodes"] = slowest_nodes(run_results, ("model.", "test."))

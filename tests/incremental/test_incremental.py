@@ -22,7 +22,7 @@ import pytest
 from reference import parse_timestamp
 from seed_files import Rows, read_rows, seed_path, write_rows
 
-from saas_kpis.daily import daily_arguments
+from saas_kpis.daily import daily_invocation
 from saas_kpis.project import DUCKDB_FILE, copy_project, dbt
 
 AS_OF = "2026-06-30"
@@ -124,7 +124,8 @@ def assert_not_empty(tables: dict[str, Table], models: tuple[str, ...], label: s
 
 def daily_run(project_dir: Path, as_of: str) -> None:
     """The daily run (make daily) as of a date: seeds (changed raw data), models, data tests."""
-    dbt(project_dir, *daily_arguments(dt.date.fromisoformat(as_of)))
+    daily = daily_invocation(dt.date.fromisoformat(as_of))
+    dbt(project_dir, *daily.arguments, env=daily.env)
 
 
 def full_refresh(project_dir: Path, as_of: str) -> dict[str, Table]:

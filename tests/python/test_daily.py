@@ -8,19 +8,48 @@ from pathlib import Path
 
 import pytest
 
-from saas_kpis.daily import daily_arguments, event_lookback_days
+from saas_kpis.daily import daily_invocation, event_lookback_days
 from saas_kpis.project import copy_project, dbt
 
 
-def test_the_window_starts_the_lookback_before_as_of() -> None:
-    arguments = daily_arguments(dt.date(2026, 3, 2), {"raw_data": "warehouse", "as_of_date": "x"})
-    assert arguments[:4] == ["build", "--selector", "daily", "--vars"]
+def test_the_dates_go_to_the_environment_and_the_window_starts_the_lookback_before() -> None:
+    daily = daily_invocation(dt.date(2026, 3, 2), {"raw_data": "warehouse"})
+    assert daily.arguments == (
+        "build", "--selector", "daily", "--vars", json.dumps({"raw_data": "warehouse"}),
+    )  # fmt: skip
     assert event_lookback_days() == 3
-    assert json.loads(arguments[4]) == {
-        "raw_data": "warehouse",
-        "as_of_date": "2026-03-02",
-        "data_tests_since": "2026-02-27",  # across the end of February
+    assert daily.env == {
+        "SAAS_KPIS_AS_OF_DATE": "2026-03-02",
+        "SAAS_KPIS_DATA_TESTS_SINCE": "2026-02-27",  # across the end of February
     }
+    assert daily_invocation(dt.date(2026, 3, 2)).arguments == ("build", "--selector", "daily")
+
+
+def test_a_date_in_the_environment_overrides_the_var_when_nodes_run_not_when_parsing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The daily run's dates leave partial parsing alone: a second invocation with other dates
+    in the environment and the same --vars parses nothing again, and compiles with its dates."""
+    project = copy_project(tmp_path_factory.mktemp("daily_env"))
+    dbt(project, "parse")
+    compiled = dbt(
+        project,
+        "compile",
+        "--select",
+        "int_reporting_days_spined",
+        "--log-level",
+        "debug",
+        env={"SAAS_KPIS_AS_OF_DATE": "2025-03-04", "SAAS_KPIS_DATA_TESTS_SINCE": "2025-03-01"},
+    ).stdout
+    assert "Unable to do partial parsing" not in compiled
+    compiled_dir = project / "target" / "compiled" / "saas_kpis" / "models" / "intermediate"
+    text = (compiled_dir / "int_reporting_days_spined.sql").read_text()
+    assert "2025-03-04" in text and "2026-06-30" not in text
+    # the same date through --vars makes dbt parse everything again
+    with_vars = dbt(
+        project, "parse", "--log-level", "debug", dbt_vars={"as_of_date": "2025-03-04"}
+    ).stdout
+    assert "Unable to do partial parsing" in with_vars
 
 
 @pytest.fixture(scope="module")
