@@ -109,3 +109,27 @@
         {{ date_column }} >= {{ rebuild_from }}
     {%- endif -%}
 {%- endmacro %}
+
+{% macro launched_features_differ(stored_features) %}
+    {#- True when the features launched by as_of_date, or their launch
+        dates, differ from `stored_features`: a select of the (feature_name,
+        launched_date) pairs that an incremental model stored. Such a model
+        rebuilds in full then, since every period's launched flags may
+        change. -#}
+    {%- set differing_query -%}
+        select count(*)
+        from (
+            select
+                feature_name,
+                launched_date
+            from {{ ref('stg_events__features') }}
+            where launched_date <= {{ as_of_date() }}
+        ) as launched
+        full outer join ({{ stored_features }}) as stored
+            on
+                launched.feature_name = stored.feature_name
+                and launched.launched_date = stored.launched_date
+        where launched.feature_name is null or stored.feature_name is null
+    {%- endset -%}
+    {{ return(run_query(differing_query).columns[0].values()[0] > 0) }}
+{%- endmacro %}

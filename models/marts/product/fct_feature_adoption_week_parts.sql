@@ -14,27 +14,13 @@
     'last_received_at', 'week_part_start_date',
 ) %}
 {%- if rebuild_from %}
-    {%- set changed_features_query -%}
-        select count(*)
-        from (
-            select
-                feature_name,
-                launched_date
-            from {{ ref('stg_events__features') }}
-            where launched_date <= {{ as_of_date() }}
-        ) as launched
-        full outer join (
-            select distinct
-                feature_name,
-                feature_launched_date
-            from {{ this }}
-        ) as stored
-            on
-                launched.feature_name = stored.feature_name
-                and launched.launched_date = stored.feature_launched_date
-        where launched.feature_name is null or stored.feature_name is null
+    {%- set stored_features -%}
+        select distinct
+            feature_name,
+            feature_launched_date as launched_date
+        from {{ this }}
     {%- endset -%}
-    {%- if run_query(changed_features_query).columns[0].values()[0] > 0 -%}
+    {%- if launched_features_differ(stored_features) -%}
         {%- set rebuild_from = none -%}
     {%- endif -%}
 {%- endif %}
