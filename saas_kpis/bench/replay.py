@@ -84,15 +84,20 @@ def first_keyword(sql: str) -> str:
 
 
 def replay(
-    statements: list[Statement], database: Path, settings: Mapping[str, str]
+    statements: list[Statement],
+    database: Path,
+    settings: Mapping[str, str],
+    config_options: Mapping[str, str] | None = None,
 ) -> list[GroupTime]:
-    """Run the statements on `database` in one connection with the profile's settings (set as
-    dbt-duckdb sets them on its cursors); the wall time of each node's statements.
+    """Run the statements on `database` in one connection opened with the profile's
+    `config_options` (the storage format of a new file among them, which sets how much its
+    writes cost) and its settings (set as dbt-duckdb sets them on its cursors); the wall time of
+    each node's statements.
 
     dbt rolls back a node's transaction that is still open when the node ends (a data test's
     `BEGIN` has no `COMMIT`), so the replay does too."""
     times: list[GroupTime] = []
-    with duckdb.connect(str(database)) as con:
+    with duckdb.connect(str(database), config=dict(config_options or {})) as con:
         for key, value in settings.items():
             escaped = value.replace("'", "''")
             con.execute(f"SET {key} = '{escaped}'")
@@ -119,9 +124,11 @@ def replay(
     return times
 
 
-def profile_settings(profiles_dir: Path, env: Mapping[str, str]) -> dict[str, str]:
-    """The DuckDB `settings` of the profile target that `env` selects, rendered as dbt renders
-    them (`env_var`), as the strings that dbt-duckdb sets."""
+def profile_settings(
+    profiles_dir: Path, env: Mapping[str, str], section: str = "settings"
+) -> dict[str, str]:
+    """The DuckDB `settings` (or another section, such as `config_options`) of the profile
+    target that `env` selects, rendered as dbt renders them (`env_var`), as strings."""
 
     def env_var(name: str, default: str | None = None) -> str:
         if name in env:
@@ -138,8 +145,8 @@ def profile_settings(profiles_dir: Path, env: Mapping[str, str]) -> dict[str, st
     profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text())
     (profile,) = profiles.values()
     target = render(profile["target"])
-    settings = profile["outputs"][target].get("settings") or {}
-    return {key: render(value) for key, value in settings.items()}
+    values = profile["outputs"][target].get(section) or {}
+    return {key: render(value) for key, value in values.items()}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -150,6 +157,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", type=Path, required=True, help="a fresh DuckDB file")
     parser.add_argument(
         "--setting", action="append", default=[], help="a DuckDB setting, key=value"
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="a DuckDB config option of the new file, key=value (storage_compatibility_version)",
     )
     parser.add_argument("--out", type=Path, required=True, help="JSON result file")
     return parser.parse_args(argv)
@@ -162,8 +175,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"{args.database} exists: the replay needs a fresh DuckDB file")
     statements = executed_statements(invocation_events(args.log, args.invocation_id))
     settings = dict(setting.split("=", 1) for setting in args.setting)
+    config_options = dict(option.split("=", 1) for option in args.config)
     start = time.perf_counter()
-    times = replay(statements, args.database, settings)
+    times = replay(statements, args.database, settings, config_options)
     seconds = time.perf_counter() - start
     args.out.write_text(
         json.dumps(

@@ -236,12 +236,14 @@ class Bench:
         bare_dir.mkdir()
         database, out = bare_dir / DUCKDB_FILE, self.logs / f"{name}-bare.json"
         settings = profile_settings(self.project / "profiles", self.env)
+        options = profile_settings(self.project / "profiles", self.env, "config_options")
         command = [
             sys.executable, "-m", "saas_kpis.bench.replay",
             "--log", str(self.dbt_log_dir(name) / "dbt.log"),
             "--invocation-id", run_results["metadata"]["invocation_id"],
             "--database", str(database), "--out", str(out),
             *(f"--setting={key}={value}" for key, value in settings.items()),
+            *(f"--config={key}={value}" for key, value in options.items()),
         ]  # fmt: skip
         print(f"bare DuckDB replay of {name} ...", flush=True)
         env = {**self.env, "PYTHONPATH": str(REPO_ROOT)}

@@ -194,9 +194,11 @@ def test_a_build_replayed_bare_makes_the_same_relations(
     assert {"dbt", "operation", "model", "test", "unit_test"} <= {s.kind for s in statements}
     database = tmp_path / "bare" / DUCKDB_FILE
     database.parent.mkdir()
-    settings = profile_settings(project / "profiles", {"SAAS_KPIS_TARGET": "bench"})
+    env = {"SAAS_KPIS_TARGET": "bench"}
+    settings = profile_settings(project / "profiles", env)
     assert settings["memory_limit"] == "6GB"
-    replay(statements, database, settings)
+    options = profile_settings(project / "profiles", env, "config_options")
+    replay(statements, database, settings, options)
 
     expected, actual = compare(project / DUCKDB_FILE, database)
     assert {"main.fct_account_months", "main.fct_api_requests"} <= set(expected)

@@ -175,6 +175,10 @@ def test_profile_settings_are_the_bench_targets() -> None:
         "preserve_insertion_order": "False",
     }
     assert profile_settings(REPO_ROOT / "profiles", {}) == {}
+    # the storage format of a new file, which the bare replay's file must share
+    assert profile_settings(REPO_ROOT / "profiles", env, "config_options") == {
+        "storage_compatibility_version": "latest"
+    }
 
 
 def test_shared_time_splits_overlaps_and_counts_gaps() -> None:
