@@ -11,9 +11,12 @@
         (SAAS_KPIS_AS_OF_DATE, SAAS_KPIS_DATA_TESTS_SINCE) overrides the
         var: the daily run sets its dates there, because a change of --vars
         makes dbt parse the whole project again, while an environment
-        variable read only at run time leaves partial parsing alone. -#}
+        variable read only at run time leaves partial parsing alone. Unit
+        tests keep the vars they set (their `overrides`). -#}
     {%- set value = var(name, none) -%}
-    {%- if execute -%}
+    {%- set in_unit_test = model is defined and model is not none
+        and model.resource_type == 'unit_test' -%}
+    {%- if execute and not in_unit_test -%}
         {%- set value = env_var(
             'SAAS_KPIS_' ~ (name | upper),
             (value | string) if value is not none else ''

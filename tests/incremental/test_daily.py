@@ -90,3 +90,16 @@ def test_the_daily_selector_builds_what_data_can_change(selected: dict[str, set[
     assert selected["daily test"] == selected["test"] - selected["code_test"]
     assert selected["unit_test"] and "daily unit_test" not in selected
     assert selected["saved_query"] and "daily saved_query" not in selected
+
+
+def test_unit_tests_keep_their_own_dates_when_the_environment_sets_others(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A unit test that sets as_of_date in its overrides is not overridden by the daily run's
+    environment variables, so a full `dbt build` with them set stays green."""
+    project = copy_project(tmp_path_factory.mktemp("daily_unit_tests"))
+    dbt(project, "build", "--resource-type", "seed", "--resource-type", "model")
+    env = {"SAAS_KPIS_AS_OF_DATE": "2025-03-04", "SAAS_KPIS_DATA_TESTS_SINCE": "2025-03-01"}
+    tested = dbt(project, "test", "--select", "test_type:unit", env=env, check=False)
+    assert tested.returncode == 0, tested.stdout
+    assert "fct_account_activation__within_n_days" in tested.stdout
