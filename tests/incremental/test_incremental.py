@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from model_keys import primary_key
 from reference import parse_timestamp
 from seed_files import Rows, read_rows, seed_path, write_rows
 
@@ -52,22 +53,6 @@ REBUILT_DAYS = re.compile(rf"\w+ between {DATE}\s+and {DATE}")
 
 Row = tuple[Any, ...]
 Table = tuple[list[str], dict[Row, Row]]
-
-
-def primary_key(nodes: dict[str, Any], model_id: str) -> tuple[str, ...]:
-    """The model's key from its uniqueness tests: a unique column, else a unique combination."""
-    unique_columns, combinations = [], []
-    for node in nodes.values():
-        test = node.get("test_metadata") or {}
-        if node["resource_type"] != "test" or node.get("attached_node") != model_id:
-            continue
-        if test.get("name") == "unique":
-            unique_columns.append((node["column_name"],))
-        elif test.get("name") == "unique_combination_of_columns":
-            combinations.append(tuple(test["kwargs"]["combination_of_columns"]))
-    keys = sorted(unique_columns) + sorted(combinations)
-    assert keys, f"{model_id} has no uniqueness test to take its primary key from"
-    return keys[0]
 
 
 def snapshot(project_dir: Path) -> dict[str, Table]:

@@ -40,6 +40,7 @@ import psycopg2
 import pytest
 from comparison import Comparison, parse_number
 from mf_cli import mf_query
+from model_keys import primary_key
 from throwaway_server import connection_parameters
 
 from saas_kpis.project import (
@@ -114,22 +115,6 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]
 
 def manifest(project_dir: Path) -> dict[str, Any]:
     return json.loads((project_dir / "target" / "manifest.json").read_text())
-
-
-def primary_key(nodes: dict[str, Any], model_id: str) -> tuple[str, ...]:
-    """The model's key from its uniqueness tests: a unique column, else a unique combination."""
-    unique_columns, combinations = [], []
-    for node in nodes.values():
-        test = node.get("test_metadata") or {}
-        if node["resource_type"] != "test" or node.get("attached_node") != model_id:
-            continue
-        if test.get("name") == "unique":
-            unique_columns.append((node["column_name"],))
-        elif test.get("name") == "unique_combination_of_columns":
-            combinations.append(tuple(test["kwargs"]["combination_of_columns"]))
-    keys = sorted(unique_columns) + sorted(combinations)
-    assert keys, f"{model_id} has no uniqueness test to take its primary key from"
-    return keys[0]
 
 
 def marts(project_dir: Path) -> dict[str, tuple[Mart, str]]:
