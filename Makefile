@@ -108,8 +108,9 @@ bad-input: $(BIN)/.installed
 	$(BIN)/pytest tests/bad_input
 
 ## incremental: the incremental models against full refreshes (late and duplicated events,
-##   as_of_date moved back and forward) and the daily data tests over the recent window
-##   (several builds, about 4 minutes, so outside `make test`; CI runs it)
+##   as_of_date moved back and forward, restated invoices and subscription items) and the
+##   daily data tests over the recent window
+##   (several builds, about 7 minutes, so outside `make test`; CI runs it)
 incremental: $(BIN)/.installed
 	$(BIN)/pytest tests/incremental
 
