@@ -37,15 +37,14 @@ from typing import Any
 
 import yaml
 
-from saas_kpis.project import REPO_ROOT, project_as_of, venv_bin
+from saas_kpis.project import REPO_ROOT, project_as_of, project_var, venv_bin
 
 SELECTOR = "daily"
 
 
 def event_lookback_days(project_dir: Path = REPO_ROOT) -> int:
     """Var event_lookback_days of dbt_project.yml: the days that the incremental models reload."""
-    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-    return int(project["vars"]["event_lookback_days"])
+    return int(str(project_var("event_lookback_days", project_dir)))
 
 
 def data_tests_since(as_of: dt.date, project_dir: Path = REPO_ROOT) -> dt.date:

@@ -33,10 +33,15 @@ PROJECT_PATHS = (
 DUCKDB_FILE = "saas_kpis.duckdb"
 
 
+def project_var(name: str, project_dir: Path = REPO_ROOT) -> object:
+    """A var's default in dbt_project.yml."""
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    return project["vars"][name]
+
+
 def project_as_of(project_dir: Path = REPO_ROOT) -> dt.date:
     """The default `as_of_date` of dbt_project.yml (what `make build` builds)."""
-    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
-    return dt.date.fromisoformat(str(project["vars"]["as_of_date"]))
+    return dt.date.fromisoformat(str(project_var("as_of_date", project_dir)))
 
 
 def venv_bin(command: str) -> str:
